@@ -5,8 +5,6 @@
 package tools
 
 import (
-	_ "github.com/getkin/kin-openapi/openapi3"
-	_ "github.com/getkin/kin-openapi/openapi3filter"
 	_ "github.com/google/go-querystring/query"
 	_ "github.com/hashicorp/go-retryablehttp"
 	_ "github.com/jackc/pgx/v5/pgxpool"
