@@ -135,6 +135,11 @@ type StreamState struct {
 	Cursor      Cursor `json:"cursor"`
 	TrackCursor Cursor `json:"track_cursor"`
 	AuditCursor Cursor `json:"audit_cursor"`
+	// SweptTo and TrackSweptTo are the upper bounds of the last complete
+	// sweeps: everything up to them was read, so the overlap re-read starts
+	// from the later of them and the cursor, not from an old cursor.
+	SweptTo      time.Time `json:"swept_to"`
+	TrackSweptTo time.Time `json:"track_swept_to"`
 	// Fingerprint identifies the filter and mapping the cursors were built
 	// with; a stream whose configuration changed refuses to run on them.
 	Fingerprint string `json:"fingerprint"`
@@ -145,6 +150,7 @@ type StreamState struct {
 	LastError      string    `json:"last_error,omitempty"`
 	LastReconcile  time.Time `json:"last_reconcile"`
 	LastDeepReread time.Time `json:"last_deep_reread"`
+	LastDeleteScan time.Time `json:"last_delete_scan"`
 	// Missing counts, per source id, consecutive reconciliation sweeps that
 	// did not see a paired record: a delete is confirmed only after two.
 	Missing map[string]int `json:"missing,omitempty"`
@@ -170,13 +176,28 @@ type Pair struct {
 	Origin string `json:"origin"`
 	// BackrefPending: the StackFlow record still lacks external_id (the
 	// back-write after a create in ServiceNow has not succeeded yet).
-	BackrefPending bool       `json:"backref_pending,omitempty"`
-	Tombstone      *Tombstone `json:"tombstone,omitempty"`
-	FirstSynced    time.Time  `json:"first_synced"`
-	LastSynced     time.Time  `json:"last_synced"`
+	BackrefPending bool `json:"backref_pending,omitempty"`
+	// Pending records writes about to be sent, stored before they go out:
+	// after a crash between a write and the commit of its outcome, the next
+	// run recognises the write as its own (an echo) instead of as a person's
+	// change.
+	Pending     *PendingWrite `json:"pending,omitempty"`
+	Tombstone   *Tombstone    `json:"tombstone,omitempty"`
+	FirstSynced time.Time     `json:"first_synced"`
+	LastSynced  time.Time     `json:"last_synced"`
 	// Writes are the times of recent sync writes to either side, for the
 	// loop breaker (bounded).
 	Writes []time.Time `json:"writes,omitempty"`
+}
+
+// PendingWrite is what a pair's two sides hold, for the keys being written,
+// once the writes in flight land: each side in its own terms. Written says
+// which side each key is written to ("servicenow", "stackflow" or "both").
+type PendingWrite struct {
+	At      time.Time         `json:"at"`
+	SN      map[string]string `json:"sn"`
+	SF      map[string]string `json:"sf"`
+	Written map[string]string `json:"written"`
 }
 
 // Tombstone records that a pair's record was deleted.
@@ -235,6 +256,9 @@ func ClonePair(p *Pair) *Pair {
 	if p.Tombstone != nil {
 		t := *p.Tombstone
 		c.Tombstone = &t
+	}
+	if p.Pending != nil {
+		c.Pending = &PendingWrite{At: p.Pending.At, SN: cloneMap(p.Pending.SN), SF: cloneMap(p.Pending.SF), Written: cloneMap(p.Pending.Written)}
 	}
 	c.Writes = append([]time.Time(nil), p.Writes...)
 	return &c

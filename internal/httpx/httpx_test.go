@@ -632,3 +632,18 @@ func TestExpBackoffBounds(t *testing.T) {
 	assert.Equal(t, time.Duration(0), ExpBackoff(0, time.Second, 3))
 	assert.Equal(t, []RetryClass{Idempotent, Idempotent, NonIdempotent, NonIdempotent, Idempotent}, []RetryClass{ClassOf("GET"), ClassOf("DELETE"), ClassOf("POST"), ClassOf("PATCH"), ClassOf("PUT")})
 }
+
+func TestCallCounterCountsEveryAttempt(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		s := &scripted{replies: []func(http.ResponseWriter, *http.Request){status(503), status(200)}}
+		c := newTestClient(s, nil)
+		var n CallCounter
+		ctx := WithCallCounter(context.Background(), &n)
+		_, err := do(t, c, ctx, "GET", Idempotent)
+		require.NoError(t, err)
+		_, err = do(t, c, context.Background(), "GET", Idempotent)
+		require.NoError(t, err)
+		assert.Equal(t, int64(2), n.Load(), "a retried call counts twice; calls without the counter do not count")
+	})
+}

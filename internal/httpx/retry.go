@@ -228,6 +228,7 @@ func stateOf(ctx context.Context) *attemptState {
 
 func (c *Client) logAttempt(_ retryablehttp.Logger, req *http.Request, i int) {
 	stateOf(req.Context()).attempt = i + 1
+	countCall(req.Context())
 	if !c.logger.Enabled(req.Context(), slog.LevelDebug) {
 		return
 	}

@@ -195,16 +195,16 @@ func testAtomic(t *testing.T, f Factory) {
 
 func samplePair(i int) *syncer.Pair {
 	return &syncer.Pair{
-		Table:     "incident",
-		SNID:      fmt.Sprintf("sn%03d", i),
-		SFID:      fmt.Sprintf("inc_%03d", i),
-		SnapSN:    map[string]string{"state": "2", "title": "VPN down", "empty": ""},
-		SnapSF:    map[string]string{"state": "in_progress", "title": "VPN down"},
-		VerSN:     int64(i),
-		VerSF:     int64(i + 1),
-		UpdatedSN: ms(t0.Add(time.Duration(i) * time.Second)),
-		UpdatedSF: ms(t0.Add(time.Duration(i)*time.Second + 123*time.Millisecond)),
-		Origin:    "servicenow",
+		Table:       "incident",
+		SNID:        fmt.Sprintf("sn%03d", i),
+		SFID:        fmt.Sprintf("inc_%03d", i),
+		SnapSN:      map[string]string{"state": "2", "title": "VPN down", "empty": ""},
+		SnapSF:      map[string]string{"state": "in_progress", "title": "VPN down"},
+		VerSN:       int64(i),
+		VerSF:       int64(i + 1),
+		UpdatedSN:   ms(t0.Add(time.Duration(i) * time.Second)),
+		UpdatedSF:   ms(t0.Add(time.Duration(i)*time.Second + 123*time.Millisecond)),
+		Origin:      "servicenow",
 		FirstSynced: ms(t0),
 		LastSynced:  ms(t0.Add(time.Minute)),
 		Writes:      []time.Time{ms(t0), ms(t0.Add(time.Second))},
@@ -251,6 +251,7 @@ func testPairs(t *testing.T, f Factory) {
 		p, _ := tx.PairBySN("incident", "sn001")
 		p.SFID = "inc_new"
 		p.Tombstone = &syncer.Tombstone{At: ms(t0), Side: "servicenow", VerSN: 4, VerSF: 5}
+		p.Pending = &syncer.PendingWrite{At: ms(t0), SN: map[string]string{"state": "6"}, SF: map[string]string{"state": "resolved"}, Written: map[string]string{"state": "servicenow"}}
 		p.BackrefPending = true
 		require.NoError(t, tx.PutPair(p))
 		require.NoError(t, tx.DeletePair("incident", "sn003"))
@@ -262,6 +263,7 @@ func testPairs(t *testing.T, f Factory) {
 		assert.Equal(t, "sn001", p.SNID)
 		assert.True(t, p.BackrefPending)
 		assert.Equal(t, &syncer.Tombstone{At: ms(t0), Side: "servicenow", VerSN: 4, VerSF: 5}, p.Tombstone)
+		assert.Equal(t, &syncer.PendingWrite{At: ms(t0), SN: map[string]string{"state": "6"}, SF: map[string]string{"state": "resolved"}, Written: map[string]string{"state": "servicenow"}}, p.Pending)
 		p, _ = tx.PairBySF("incident", "inc_001")
 		require.NotNil(t, p)
 		assert.Equal(t, "sn004", p.SNID, "the freed id went to another pair")
@@ -328,8 +330,9 @@ func testStreams(t *testing.T, f Factory) {
 	l := lease(t, s, "incident")
 	st := &syncer.StreamState{
 		ID: "incident/sn", Cursor: syncer.Cursor{Time: ms(t0), ID: "abc"}, TrackCursor: syncer.Cursor{Time: ms(t0.Add(-time.Hour)), ID: "t"},
-		AuditCursor: syncer.Cursor{Time: ms(t0.Add(-time.Minute)), ID: "d"}, Fingerprint: "fp1", Initialized: true,
-		LastRun: ms(t0), LastSuccess: ms(t0), LastError: "x", LastReconcile: ms(t0), LastDeepReread: ms(t0),
+		AuditCursor: syncer.Cursor{Time: ms(t0.Add(-time.Minute)), ID: "d"}, SweptTo: ms(t0.Add(time.Hour)), TrackSweptTo: ms(t0.Add(2 * time.Hour)),
+		Fingerprint: "fp1", Initialized: true,
+		LastRun: ms(t0), LastSuccess: ms(t0), LastError: "x", LastReconcile: ms(t0), LastDeepReread: ms(t0), LastDeleteScan: ms(t0.Add(time.Second)),
 		Missing: map[string]int{"sn9": 1},
 	}
 	update(t, s, l, func(tx syncer.Tx) error { return tx.PutStream(st) })

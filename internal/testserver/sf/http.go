@@ -28,6 +28,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	rc := &reqCtx{w: w, r: r, id: fmt.Sprintf("req_%012x", s.reqSeq.Add(1))}
 	h := w.Header()
 	h.Set("X-Request-Id", rc.id)
+	// Like a real server, the Date header is the server's clock (the fake's).
+	h.Set("Date", s.cfg.clock.Now().UTC().Format(http.TimeFormat))
 
 	key := parseBearer(r.Header.Get("Authorization"))
 	if key == "" {

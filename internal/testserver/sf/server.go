@@ -298,6 +298,7 @@ func (s *Server) ErrorFault(method, path string, status, times int) testserver.F
 	h := http.Header{}
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("X-Request-Id", id)
+	h.Set("Date", s.cfg.clock.Now().UTC().Format(http.TimeFormat))
 	h.Set("X-RateLimit-Limit", fmt.Sprint(s.cfg.rateLimit))
 	h.Set("X-RateLimit-Remaining", fmt.Sprint(s.cfg.rateLimit))
 	h.Set("X-RateLimit-Reset", fmt.Sprint(s.cfg.clock.Now().Truncate(s.cfg.rateWindow).Add(s.cfg.rateWindow).Unix()))

@@ -1,0 +1,24 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestRunMapsTheTierBothWays(t *testing.T) {
+	var out strings.Builder
+	require.NoError(t, run(&out))
+	got := out.String()
+	assert.Equal(t, 2, strings.Count(got, `"customer_tier": "gold"`), "the create body carries the tier, both ways")
+	assert.Equal(t, 2, strings.Count(got, `"u_customer_tier": "3"`), "the StackFlow edit becomes a ServiceNow write, both ways")
+	assert.Equal(t, 2, strings.Count(got, `"external_id": "1c741bd70b2322007518478d83673af3"`))
+	patch := "ServiceNow PATCH body after the StackFlow edit:\n  {\n    \"u_customer_tier\": \"3\"\n  }\n"
+	assert.Equal(t, 2, strings.Count(got, patch), "only the changed field is written to ServiceNow")
+	assert.Contains(t, got, "Both ways give the same result.")
+}
