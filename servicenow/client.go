@@ -116,7 +116,7 @@ func NewClient(instanceURL string, opts ...Option) (*Client, error) {
 	case authTokenSource:
 		ts := o.tokenSource
 		cfg.Auth = func(next http.RoundTripper) http.RoundTripper {
-			return &httpx.TokenTransport{Source: &recordingSource{ts: ts, secrets: c.secrets}, Next: next}
+			return &httpx.TokenTransport{Source: &httpx.RecordingSource{Source: ts, Secrets: c.secrets}, Next: next}
 		}
 	}
 	c.http = httpx.NewClient(cfg)
@@ -352,7 +352,7 @@ func (c *Client) check(resp *http.Response, cl call) error {
 		Table:         cl.table,
 		TransactionID: resp.Header.Get("X-Transaction-ID"),
 	}
-	if d, ok := httpx.RetryAfter(resp.Header, time.Now()); ok && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+	if d, ok := httpx.WaitHint(resp, time.Now()); ok {
 		e.RetryAfter = d
 	}
 	raw, _, _ := httpx.ReadCapped(resp.Body, httpx.MaxErrorBody)

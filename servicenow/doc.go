@@ -78,9 +78,10 @@
 // ServiceNow: reads, PUT and DELETE are retried on connection errors, 429,
 // 500, 502, 503 and 504, and on truncated or garbled bodies; POST and PATCH
 // only on 429 and on dial errors where nothing was sent (the Table API has
-// no idempotency keys, so a replayed create could write twice). Waits honour
-// Retry-After, then X-RateLimit-Reset, else back off exponentially with
-// jitter; each wait is capped (WithRetry) and never runs past the context's
+// no idempotency keys, so a replayed create could write twice). A 429 waits
+// for its Retry-After, else its X-RateLimit-Reset; a 503 for its
+// Retry-After; other failures back off exponentially with jitter; each wait
+// is capped (WithRetry) and never runs past the context's
 // deadline: a call that would have to wait longer returns the 429 with
 // Error.RetryAfter set. A 429 also pauses every other request of the same
 // client until the wait is over. WithRateLimiter paces every attempt

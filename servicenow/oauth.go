@@ -334,26 +334,3 @@ func (t *tokenCheckTransport) RoundTrip(req *http.Request) (*http.Response, erro
 	}
 	return resp, nil
 }
-
-// recordingSource wraps a user's token source so its tokens are redacted
-// from errors and logs, and passes invalidations through when supported.
-type recordingSource struct {
-	ts      oauth2.TokenSource
-	secrets interface{ AddRotating(...string) }
-}
-
-func (r *recordingSource) Token() (*oauth2.Token, error) {
-	tok, err := r.ts.Token()
-	if err != nil {
-		return nil, err
-	}
-	r.secrets.AddRotating(tok.AccessToken, tok.RefreshToken)
-	return tok, nil
-}
-
-// Invalidate passes through to the wrapped source when it can invalidate.
-func (r *recordingSource) Invalidate(tok *oauth2.Token) {
-	if inv, ok := r.ts.(interface{ Invalidate(*oauth2.Token) }); ok {
-		inv.Invalidate(tok)
-	}
-}

@@ -8,6 +8,24 @@ import (
 	"time"
 )
 
+// WaitHint says how long a failed response asks the client to wait before
+// trying again: for a 429, Retry-After or else X-RateLimit-Reset; for a
+// 503, Retry-After only. Other statuses carry no hint: X-RateLimit-Reset
+// rides on every answer of some APIs (StackFlow's), where it only says when
+// the current window ends.
+func WaitHint(resp *http.Response, now time.Time) (time.Duration, bool) {
+	if resp == nil {
+		return 0, false
+	}
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests:
+		return RetryAfter(resp.Header, now)
+	case http.StatusServiceUnavailable:
+		return parseRetryAfter(resp.Header.Get("Retry-After"), now)
+	}
+	return 0, false
+}
+
 // RetryAfter reads how long a server asked the client to wait: the
 // Retry-After header (delta seconds or an HTTP date), else X-RateLimit-Reset
 // (a UNIX timestamp in seconds, as ServiceNow and StackFlow send it). It

@@ -647,3 +647,41 @@ func TestCallCounterCountsEveryAttempt(t *testing.T) {
 		assert.Equal(t, int64(2), n.Load(), "a retried call counts twice; calls without the counter do not count")
 	})
 }
+
+func TestWaitHintOnlyOnRateLimitsAndUnavailable(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	reset := fmt.Sprint(now.Add(time.Hour).Unix())
+	resp := func(code int, h ...string) *http.Response {
+		r := &http.Response{StatusCode: code, Header: http.Header{}}
+		for i := 0; i+1 < len(h); i += 2 {
+			r.Header.Set(h[i], h[i+1])
+		}
+		return r
+	}
+	d, ok := WaitHint(resp(429, "X-RateLimit-Reset", reset), now)
+	assert.True(t, ok)
+	assert.Equal(t, time.Hour, d, "a 429 without Retry-After waits for the reset")
+	_, ok = WaitHint(resp(503, "X-RateLimit-Reset", reset), now)
+	assert.False(t, ok, "a 503 only honours Retry-After: the reset rides on every StackFlow answer")
+	d, ok = WaitHint(resp(503, "Retry-After", "7", "X-RateLimit-Reset", reset), now)
+	assert.True(t, ok)
+	assert.Equal(t, 7*time.Second, d)
+	_, ok = WaitHint(resp(500, "X-RateLimit-Reset", reset), now)
+	assert.False(t, ok)
+	_, ok = WaitHint(nil, now)
+	assert.False(t, ok)
+}
+
+func TestA500WithAResetHeaderBacksOffExponentially(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		reset := fmt.Sprint(time.Now().Add(time.Hour).Unix())
+		s := &scripted{replies: []func(http.ResponseWriter, *http.Request){status(500, "X-RateLimit-Reset", reset), status(200)}}
+		c := newTestClient(s, nil)
+		_, err := do(t, c, context.Background(), "GET", Idempotent)
+		require.NoError(t, err)
+		assert.Less(t, s.times[1].Sub(s.times[0]), time.Second, "not until the rate-limit window ends")
+		assert.True(t, c.Gate().PausedUntil().IsZero(), "a 500 does not pause the host")
+	})
+}

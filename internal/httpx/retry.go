@@ -252,11 +252,9 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 		return false, err
 	}
 	retry := c.shouldRetry(st.class, resp, err)
-	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
-		if d, ok := RetryAfter(resp.Header, time.Now()); ok && d > 0 {
-			// Every request to this host waits, not only this one.
-			c.gate.PauseUntil(time.Now().Add(min(d, c.cfg.Retry.WaitMax)))
-		}
+	if d, ok := WaitHint(resp, time.Now()); ok && d > 0 {
+		// Every request to this host waits, not only this one.
+		c.gate.PauseUntil(time.Now().Add(min(d, c.cfg.Retry.WaitMax)))
 	}
 	if !retry || st.attempt > c.cfg.Retry.MaxRetries {
 		if err != nil {
@@ -267,8 +265,8 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 		}
 		return false, err
 	}
-	if dl, ok := ctx.Deadline(); ok && resp != nil {
-		if d, ok := RetryAfter(resp.Header, time.Now()); ok && time.Now().Add(min(d, c.cfg.Retry.WaitMax)).After(dl) {
+	if dl, ok := ctx.Deadline(); ok {
+		if d, ok := WaitHint(resp, time.Now()); ok && time.Now().Add(min(d, c.cfg.Retry.WaitMax)).After(dl) {
 			return false, nil
 		}
 	}
@@ -323,14 +321,12 @@ func isDialError(err error) bool {
 	return errors.As(err, &dns)
 }
 
-// backoff is the wait before a retry: the server's Retry-After, else its
-// X-RateLimit-Reset, else exponential from WaitMin with full jitter; every
-// wait is capped at WaitMax.
+// backoff is the wait before a retry: what the response asks for (see
+// WaitHint), else exponential from WaitMin with jitter; every wait is capped
+// at WaitMax.
 func (c *Client) backoff(minWait, maxWait time.Duration, attempt int, resp *http.Response) time.Duration {
-	if resp != nil {
-		if d, ok := RetryAfter(resp.Header, time.Now()); ok {
-			return min(d, maxWait)
-		}
+	if d, ok := WaitHint(resp, time.Now()); ok {
+		return min(d, maxWait)
 	}
 	return ExpBackoff(minWait, maxWait, attempt)
 }

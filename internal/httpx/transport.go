@@ -223,3 +223,34 @@ func CheckRedirect(req *http.Request, via []*http.Request) error {
 	}
 	return nil
 }
+
+// RecordingSource wraps a caller's token source so that every token it
+// hands out is registered in Secrets (and so redacted from errors and
+// logs), passing invalidations through when the wrapped source supports
+// them.
+type RecordingSource struct {
+	Source  oauth2.TokenSource
+	Secrets *Secrets
+}
+
+// Token returns the wrapped source's token and remembers it as a secret.
+func (r *RecordingSource) Token() (*oauth2.Token, error) {
+	tok, err := r.Source.Token()
+	if err != nil {
+		return nil, err
+	}
+	if tok == nil {
+		return nil, errors.New("the token source returned no token")
+	}
+	r.Secrets.AddRotating(tok.AccessToken, tok.RefreshToken)
+	return tok, nil
+}
+
+// Invalidate passes through to the wrapped source when it can invalidate.
+func (r *RecordingSource) Invalidate(tok *oauth2.Token) {
+	if inv, ok := r.Source.(Invalidator); ok {
+		inv.Invalidate(tok)
+	}
+}
+
+var _ Invalidator = (*RecordingSource)(nil)
