@@ -152,9 +152,12 @@ type KeysetOptions struct {
 	Until time.Time
 	// ExcludeReferenceLink sends references as bare sys_ids (smaller pages).
 	ExcludeReferenceLink bool
-	// NoCount skips the count per page. With the count (the default), a page
-	// that comes back empty while records still match (ACLs hid all of them)
-	// is reported as an error instead of ending the walk early.
+	// NoCount skips counting. With counting (the default) the first page
+	// carries X-Total-Count (for progress), and when a later page comes back
+	// empty the Aggregate API is asked whether records still match: if they
+	// do, ACLs hide them all and the walk reports a RowsHiddenError instead
+	// of ending early. Later pages are never counted, so a walk costs one
+	// request per page (plus, at most, that one count).
 	NoCount bool
 	// OnPage is called with the Response of every page.
 	OnPage func(*Response)
@@ -219,7 +222,7 @@ func (t *Table[T]) Keyset(ctx context.Context, opts KeysetOptions) iter.Seq2[*T,
 			return
 		}
 		cur := o.After
-		for {
+		for first := true; ; first = false {
 			pageQuery, err := keysetQuery(filter, cur, o.Until)
 			if err != nil {
 				yield(nil, err)
@@ -230,7 +233,7 @@ func (t *Table[T]) Keyset(ctx context.Context, opts KeysetOptions) iter.Seq2[*T,
 				Fields:                   o.Fields,
 				Limit:                    o.Limit,
 				ExcludeReferenceLink:     o.ExcludeReferenceLink,
-				NoCount:                  o.NoCount,
+				NoCount:                  o.NoCount || !first,
 				SuppressPaginationHeader: true,
 			}
 			page, resp, err := t.list(ctx, lo)
@@ -241,8 +244,32 @@ func (t *Table[T]) Keyset(ctx context.Context, opts KeysetOptions) iter.Seq2[*T,
 			if o.OnPage != nil {
 				o.OnPage(resp)
 			}
+			if len(page) == 0 && !o.NoCount && !first {
+				// Records may still match after an empty page because ACLs
+				// hide them, or because they were updated into the range
+				// between the page and the count: a second look at the
+				// page tells the two apart.
+				remaining, _, err := t.Count(ctx, stripOrder(pageQuery))
+				if err != nil {
+					yield(nil, err)
+					return
+				}
+				if remaining > 0 {
+					if page, resp, err = t.list(ctx, lo); err != nil {
+						yield(nil, err)
+						return
+					}
+					if o.OnPage != nil {
+						o.OnPage(resp)
+					}
+					if len(page) == 0 {
+						yield(nil, &RowsHiddenError{Table: t.name, Remaining: remaining, After: cur})
+						return
+					}
+				}
+			}
 			if len(page) == 0 {
-				if !o.NoCount && resp.TotalCount > 0 {
+				if !o.NoCount && first && resp.TotalCount > 0 {
 					yield(nil, &RowsHiddenError{Table: t.name, Remaining: resp.TotalCount, After: cur})
 				}
 				return
@@ -326,4 +353,9 @@ func joinTerms(a, b string) string {
 		return a
 	}
 	return a + "^" + b
+}
+
+// stripOrder removes the ORDERBY terms a keyset page query ends with.
+func stripOrder(q string) string {
+	return strings.TrimSuffix(strings.TrimSuffix(q, "ORDERBYsys_updated_on^ORDERBYsys_id"), "^")
 }

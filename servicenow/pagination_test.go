@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -179,10 +180,13 @@ func keysetHandler(t *testing.T, rows []keysetRow, queries *[]string, hideAll fu
 	})
 	return func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query().Get("sysparm_query")
-		*queries = append(*queries, q)
+		counting := strings.HasPrefix(r.URL.Path, "/api/now/stats/")
+		if !counting {
+			*queries = append(*queries, q)
+			assert.True(t, strings.HasSuffix(q, "ORDERBYsys_updated_on^ORDERBYsys_id"), q)
+			assert.Equal(t, "true", r.URL.Query().Get("sysparm_suppress_pagination_header"))
+		}
 		limit, _ := strconv.Atoi(r.URL.Query().Get("sysparm_limit"))
-		assert.True(t, strings.HasSuffix(q, "ORDERBYsys_updated_on^ORDERBYsys_id"), q)
-		assert.Equal(t, "true", r.URL.Query().Get("sysparm_suppress_pagination_header"))
 		groups := strings.Split(strings.TrimSuffix(q, "^ORDERBYsys_updated_on^ORDERBYsys_id"), "^NQ")
 		match := func(row keysetRow) bool {
 			for _, g := range groups {
@@ -222,6 +226,10 @@ func keysetHandler(t *testing.T, rows []keysetRow, queries *[]string, hideAll fu
 				limit--
 			}
 		}
+		if counting {
+			writeJSON(w, 200, fmt.Sprintf(`{"result":{"stats":{"count":"%d"}}}`, total))
+			return
+		}
 		if r.URL.Query().Get("sysparm_no_count") != "true" {
 			w.Header().Set("X-Total-Count", strconv.Itoa(total))
 		}
@@ -239,7 +247,9 @@ func TestKeysetSameSecondBucket(t *testing.T) {
 	}
 	rows = append(rows, keysetRow{"2026-01-01 09:59:59", "ffff"}, keysetRow{"2026-01-01 10:00:01", "0000"}, keysetRow{"2026-01-01 11:00:00", "late"})
 	var queries []string
-	mux.HandleFunc("/api/now/v2/table/incident", keysetHandler(t, rows, &queries, nil))
+	h := keysetHandler(t, rows, &queries, nil)
+	mux.HandleFunc("/api/now/v2/table/incident", h)
+	mux.HandleFunc("/api/now/stats/incident", h)
 	seen := map[string]int{}
 	var order []Cursor
 	until := time.Date(2026, 1, 1, 10, 30, 0, 0, time.UTC)
@@ -310,7 +320,9 @@ func TestKeysetReportsPagesACLsEmptied(t *testing.T) {
 		rows = append(rows, keysetRow{fmt.Sprintf("2026-01-01 10:00:%02d", i), fmt.Sprintf("id%02d", i)})
 	}
 	var queries []string
-	mux.HandleFunc("/api/now/v2/table/incident", keysetHandler(t, rows, &queries, func(r keysetRow) bool { return r.id >= "id10" && r.id < "id20" }))
+	h := keysetHandler(t, rows, &queries, func(r keysetRow) bool { return r.id >= "id10" && r.id < "id20" })
+	mux.HandleFunc("/api/now/v2/table/incident", h)
+	mux.HandleFunc("/api/now/stats/incident", h)
 	var n int
 	var err error
 	for _, e := range c.Table("incident").Keyset(ctx(t), KeysetOptions{Limit: 10}) {
@@ -325,6 +337,37 @@ func TestKeysetReportsPagesACLsEmptied(t *testing.T) {
 	require.ErrorAs(t, err, &he)
 	assert.Equal(t, 20, he.Remaining)
 	assert.ErrorIs(t, err, ErrForbidden)
+}
+
+func TestKeysetTakesASecondLookWhenRecordsArriveAfterAnEmptyPage(t *testing.T) {
+	t.Parallel()
+	c, mux := setup(t)
+	var mu sync.Mutex
+	rows := []keysetRow{{"2026-01-01 10:00:00", "a"}, {"2026-01-01 10:00:01", "b"}}
+	var queries []string
+	pages := 0
+	mux.HandleFunc("/api/now/v2/table/incident", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		pages++
+		keysetHandler(t, rows, &queries, nil)(w, r)
+		if pages == 2 {
+			// Updated by someone else after the empty page went out.
+			rows = append(rows, keysetRow{"2026-01-01 10:00:02", "c"})
+		}
+	})
+	mux.HandleFunc("/api/now/stats/incident", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		keysetHandler(t, rows, &queries, nil)(w, r)
+	})
+	var got []string
+	for rec, err := range c.Table("incident").Keyset(ctx(t), KeysetOptions{Limit: 2}) {
+		require.NoError(t, err)
+		got = append(got, rec.SysID())
+	}
+	assert.Equal(t, []string{"a", "b", "c"}, got)
+	assert.Equal(t, 4, pages, "first page, empty page, second look, then the end")
 }
 
 func TestKeysetNeedsKeyedRecords(t *testing.T) {

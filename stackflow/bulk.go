@@ -20,6 +20,10 @@ type BulkUpsertOptions struct {
 	// BatchSize is how many records go into one request, 1..MaxBulkUpsert;
 	// 0 means MaxBulkUpsert.
 	BatchSize int
+	// SkipRecords leaves BulkUpsertResult.Record nil instead of decoding the
+	// stored record of every result, for callers that need only the ids and
+	// statuses (a bulk load of many records).
+	SkipRecords bool
 }
 
 // UpsertStatus is what a bulk upsert did with one record.
@@ -79,6 +83,7 @@ func (s *Service[T, B]) BulkUpsert(ctx context.Context, records []B, opts *BulkU
 		return nil, nil, err
 	}
 	size := MaxBulkUpsert
+	skipRecords := opts != nil && opts.SkipRecords
 	if opts != nil && opts.BatchSize != 0 {
 		if opts.BatchSize < 0 || opts.BatchSize > MaxBulkUpsert {
 			return nil, nil, &InvalidInputError{Field: "BatchSize", Reason: fmt.Sprintf("%d is out of range: 1..%d (0 for %d)", opts.BatchSize, MaxBulkUpsert, MaxBulkUpsert)}
@@ -138,7 +143,7 @@ func (s *Service[T, B]) BulkUpsert(ctx context.Context, records []B, opts *BulkU
 			decode: func(r io.Reader) error {
 				got = nil
 				var err error
-				got, err = decodeBulkResults[T](r, len(b.items))
+				got, err = decodeBulkResults[T](r, len(b.items), skipRecords)
 				return err
 			},
 		})
@@ -172,7 +177,7 @@ func encodeUpsert[B input](rec B) (json.RawMessage, error) {
 
 // decodeBulkResults reads {"results": [...]} and returns one result per
 // record of the request, in request order.
-func decodeBulkResults[T any](r io.Reader, n int) ([]BulkUpsertResult[T], error) {
+func decodeBulkResults[T any](r io.Reader, n int, skipRecords bool) ([]BulkUpsertResult[T], error) {
 	var body struct {
 		Results []struct {
 			Index  *int            `json:"index"`
@@ -199,7 +204,7 @@ func decodeBulkResults[T any](r io.Reader, n int) ([]BulkUpsertResult[T], error)
 		o := BulkUpsertResult[T]{Status: res.Status, ID: deref(res.ID)}
 		switch res.Status {
 		case UpsertCreated, UpsertUpdated, UpsertUnchanged:
-			if len(res.Record) > 0 && !bytes.Equal(bytes.TrimSpace(res.Record), []byte("null")) {
+			if !skipRecords && len(res.Record) > 0 && !bytes.Equal(bytes.TrimSpace(res.Record), []byte("null")) {
 				rec, err := decodeRecord[T](bytes.NewReader(res.Record))
 				if err != nil {
 					return nil, fmt.Errorf("result %d: %w", i, err)

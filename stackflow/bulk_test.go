@@ -167,3 +167,17 @@ func TestBulkUpsertRefusesAGarbledAnswer(t *testing.T) {
 	assert.Contains(t, err.Error(), "indexes do not match")
 	assert.Empty(t, res)
 }
+
+func TestBulkUpsertSkipRecordsKeepsIDsAndStatusesOnly(t *testing.T) {
+	t.Parallel()
+	c, mux := setup(t)
+	_, _ = echoBulk(t, mux, 0)
+	res, _, err := c.CIs.BulkUpsert(ctxT(t), cis(2), &BulkUpsertOptions{SkipRecords: true})
+	require.NoError(t, err)
+	require.Len(t, res, 2)
+	for i, r := range res {
+		assert.Equal(t, UpsertCreated, r.Status)
+		assert.Equal(t, fmt.Sprintf("ci_e%d", i), r.ID)
+		assert.Nil(t, r.Record, "SkipRecords must leave Record nil")
+	}
+}

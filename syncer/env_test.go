@@ -21,7 +21,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // env is a syncer between a fake ServiceNow and a fake StackFlow that share
 // one manual clock.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	clock *testserver.ManualClock
 	sn    *servicenowtest.Server
 	sf    *stackflowtest.Server
@@ -34,7 +34,9 @@ type env struct {
 
 var start = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
-func newEnv(t *testing.T, mod func(*syncer.Config)) *env {
+func newEnv(t *testing.T, mod func(*syncer.Config)) *env { return newEnvTB(t, mod) }
+
+func newEnvTB(t testing.TB, mod func(*syncer.Config)) *env {
 	t.Helper()
 	clock := testserver.NewManualClock(start)
 	e := &env{t: t, clock: clock}

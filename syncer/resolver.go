@@ -15,6 +15,58 @@ import (
 type resolver struct {
 	s   *Syncer
 	ctx context.Context // counts ServiceNow calls of the run
+	// paired caches, for the run, references found paired (table\x00id ->
+	// the other side's id); misses are asked again, since the record may
+	// sync in the meantime.
+	mu     sync.Mutex
+	paired map[string]string
+}
+
+// refFields are reference fields whose targets are paired records (CIs):
+// a page's values are looked up in one store transaction before the page
+// is mapped.
+var refFields = map[string]string{"parent": "cmdb_ci", "child": "cmdb_ci", "cmdb_ci": "cmdb_ci"}
+
+// prefetch loads the pairs of every CI a page's records reference.
+func (r *resolver) prefetch(recs []servicenow.Record) error {
+	byTable := map[string][]string{}
+	for _, rec := range recs {
+		for f, table := range refFields {
+			if v := rec.Get(f); v != "" {
+				byTable[table] = append(byTable[table], v)
+			}
+		}
+	}
+	if len(byTable) == 0 {
+		return nil
+	}
+	found := map[string]string{}
+	err := r.s.store.View(r.ctx, func(tx ReadTx) error {
+		for table, ids := range byTable {
+			for _, id := range ids {
+				p, err := tx.PairBySN(table, id)
+				if err != nil {
+					return err
+				}
+				if p != nil && p.SFID != "" {
+					found[table+"\x00"+id] = p.SFID
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.paired == nil || len(r.paired) > maxLookups {
+		r.paired = map[string]string{}
+	}
+	for k, v := range found {
+		r.paired[k] = v
+	}
+	return nil
 }
 
 var _ mapping.Resolver = (*resolver)(nil)
@@ -41,6 +93,12 @@ func tableForModule(module string) string {
 
 // StackFlowID returns the StackFlow id paired with a ServiceNow record.
 func (r *resolver) StackFlowID(table, sysID string) (string, error) {
+	r.mu.Lock()
+	id, ok := r.paired[table+"\x00"+sysID]
+	r.mu.Unlock()
+	if ok {
+		return id, nil
+	}
 	var p *Pair
 	if err := r.s.store.View(r.ctx, func(tx ReadTx) error {
 		var err error

@@ -165,12 +165,16 @@ type Pair struct {
 	// SnapSN and SnapSF are the canonical projections of each side as that
 	// side stored them after the last sync; VerSN (sys_mod_count) and VerSF
 	// (version) their versions.
-	SnapSN    map[string]string `json:"snap_sn"`
-	SnapSF    map[string]string `json:"snap_sf"`
-	VerSN     int64             `json:"ver_sn"`
-	VerSF     int64             `json:"ver_sf"`
-	UpdatedSN time.Time         `json:"updated_sn"`
-	UpdatedSF time.Time         `json:"updated_sf"`
+	SnapSN map[string]string `json:"snap_sn,omitempty"`
+	SnapSF map[string]string `json:"snap_sf,omitempty"`
+	// HashSN, when set, stands for SnapSN's hash: one-way tables keep only
+	// the hash of the ServiceNow side (no merge ever needs its values),
+	// which keeps a large CMDB's state small.
+	HashSN    string    `json:"hash_sn,omitempty"`
+	VerSN     int64     `json:"ver_sn"`
+	VerSF     int64     `json:"ver_sf"`
+	UpdatedSN time.Time `json:"updated_sn"`
+	UpdatedSF time.Time `json:"updated_sf"`
 	// Origin is the side the record was first created on: "servicenow" or
 	// "stackflow".
 	Origin string `json:"origin"`

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
+	"sync"
 	"time"
 
 	"github.com/stackflow-tech/snowsync/mapping"
@@ -51,38 +53,35 @@ func (r *tableRun) snSweep(ctx context.Context, track bool) error {
 	// page's Date header) minus the safety lag, fixed for the whole sweep:
 	// records written during the sweep wait for the next one. Pages are in
 	// sys_updated_on order, so the first record past the bound ends it.
-	var hi time.Time
-	var page []servicenow.Record
-	expect, done, total := -1, 0, -1
+	// Pages are read ahead of their processing (one page, in another
+	// goroutine), so reading and writing overlap; they are processed and
+	// committed strictly in order.
 	opts := servicenow.KeysetOptions{
 		Query:                filter,
 		Fields:               r.tm.ServiceNowFields(),
 		Limit:                r.s.cfg.PageSize,
 		After:                servicenow.Cursor{UpdatedOn: servicenow.NewTime(start.Time), SysID: start.ID},
 		ExcludeReferenceLink: true,
-		OnPage: func(resp *servicenow.Response) {
-			expect = resp.Returned
-			if total < 0 && resp.TotalCount >= 0 {
-				total = resp.TotalCount
-			}
-			if hi.IsZero() {
-				hi = r.s.serverClock(resp.ServerTime, r.s.sn.ServerTime).Add(-r.s.cfg.SafetyLag).Truncate(time.Second)
-			}
-		},
 	}
-	flush := func() error {
-		if len(page) == 0 {
-			return nil
-		}
-		o := newPageOut(stream, false)
-		mode := pageMain
-		if track {
-			mode = pageTrack
-		}
-		if err := r.processSNPage(ctx, o, page, mode); err != nil {
+	mode := pageMain
+	if track {
+		mode = pageTrack
+	}
+	var hi time.Time
+	done := 0
+	for page, err := range r.readAhead(opts) {
+		if err != nil {
 			return err
 		}
-		last, err := metaSN(page[len(page)-1])
+		hi = page.hi
+		if len(page.recs) == 0 {
+			continue
+		}
+		o := newPageOut(stream, false)
+		if err := r.processSNPage(ctx, o, page.recs, mode); err != nil {
+			return err
+		}
+		last, err := metaSN(page.recs[len(page.recs)-1])
 		if err != nil {
 			return err
 		}
@@ -97,30 +96,8 @@ func (r *tableRun) snSweep(ctx context.Context, track bool) error {
 		if err != nil {
 			return err
 		}
-		done += len(page)
-		r.s.obs.Progress(stream, done, total)
-		page = page[:0]
-		return nil
-	}
-	for rec, err := range r.snTable().Keyset(r.ctxSN, opts) {
-		if err != nil {
-			return err
-		}
-		if ts, _ := rec.Time("sys_updated_on"); ts.After(hi) {
-			break // left for the next sweep
-		}
-		page = append(page, *rec)
-		if len(page) == expect {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-		if err := r.s.crash("mid-page"); err != nil {
-			return err
-		}
-	}
-	if err := flush(); err != nil {
-		return err
+		done += len(page.recs)
+		r.s.obs.Progress(stream, done, page.total)
 	}
 	if hi.IsZero() || r.plan != nil {
 		return nil
@@ -158,6 +135,88 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// snPage is one page of a sweep, with the sweep's bound and the count of
+// records the first page reported (-1 when unknown).
+type snPage struct {
+	recs  []servicenow.Record
+	hi    time.Time
+	total int
+}
+
+// readAhead walks the keyset in another goroutine, one page ahead of the
+// consumer, and stops at the first record past the sweep's bound. The last
+// page it yields may be empty (it still carries the bound). Stopping the
+// iteration early stops the walk and waits for the goroutine.
+func (r *tableRun) readAhead(opts servicenow.KeysetOptions) iter.Seq2[snPage, error] {
+	return func(yield func(snPage, error) bool) {
+		ctx, cancel := context.WithCancel(r.ctxSN)
+		type item struct {
+			p   snPage
+			err error
+		}
+		ch := make(chan item, 1)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(ch)
+			send := func(it item) bool {
+				select {
+				case ch <- it:
+					return true
+				case <-ctx.Done():
+					return false
+				}
+			}
+			var hi time.Time
+			expect, total := -1, -1
+			o := opts
+			o.OnPage = func(resp *servicenow.Response) {
+				expect = resp.Returned
+				if total < 0 && resp.TotalCount >= 0 {
+					total = resp.TotalCount
+				}
+				if hi.IsZero() {
+					hi = r.s.serverClock(resp.ServerTime, r.s.sn.ServerTime).Add(-r.s.cfg.SafetyLag).Truncate(time.Second)
+				}
+			}
+			var recs []servicenow.Record
+			for rec, err := range r.snTable().Keyset(ctx, o) {
+				if err != nil {
+					send(item{err: err})
+					return
+				}
+				if ts, _ := rec.Time("sys_updated_on"); ts.After(hi) {
+					break // left for the next sweep
+				}
+				recs = append(recs, *rec)
+				if err := r.s.crash("mid-page"); err != nil {
+					send(item{err: err})
+					return
+				}
+				if len(recs) == expect {
+					if !send(item{p: snPage{recs: recs, hi: hi, total: total}}) {
+						return
+					}
+					recs = nil
+				}
+			}
+			send(item{p: snPage{recs: recs, hi: hi, total: total}})
+		}()
+		defer func() {
+			cancel()
+			for range ch {
+			}
+			wg.Wait()
+		}()
+		for it := range ch {
+			if !yield(it.p, it.err) || it.err != nil {
+				return
+			}
+		}
+	}
 }
 
 // streamState loads a stream's state (a zero state when it never ran).
@@ -228,7 +287,7 @@ func (r *tableRun) processSNPage(ctx context.Context, o *pageOut, recs []service
 			r.fail(ctx, o, id, err)
 			continue
 		}
-		if p != nil && sn.proj.Hash() == canonHash(p.SnapSN) && mode != pageRetry {
+		if p != nil && sn.proj.Hash() == snHash(p) && mode != pageRetry {
 			// An echo of our own write, or a change to fields we do not map.
 			// A pending write that did not land is forgotten.
 			p.VerSN, p.UpdatedSN, p.Pending = m.ver, m.updated, nil
@@ -246,6 +305,13 @@ func (r *tableRun) processSNPage(ctx context.Context, o *pageOut, recs []service
 	}
 	if len(todo) == 0 {
 		return nil
+	}
+	recsTodo := make([]servicenow.Record, len(todo))
+	for i, it := range todo {
+		recsTodo[i] = it.sn.rec
+	}
+	if err := r.res.prefetch(recsTodo); err != nil {
+		return err
 	}
 	if r.oneWay() {
 		return r.upsertOneWay(ctx, o, todo)
@@ -502,12 +568,11 @@ func (r *tableRun) upsertOneWay(ctx context.Context, o *pageOut, todo []snItem) 
 			p = &Pair{Table: r.table(), SNID: id, Origin: "servicenow", FirstSynced: r.now}
 		}
 		p.SFID = res.ID
-		setSN(p, it.sn)
-		if res.Record != nil {
-			if sf, err := r.readSF(*res.Record); err == nil {
-				setSF(p, sf)
-			}
-		}
+		// A one-way table never merges: the pair keeps the version and the
+		// hash of the ServiceNow side (to tell echoes and re-reads), not the
+		// values, and nothing of the StackFlow side.
+		p.SnapSN, p.SnapSF, p.HashSN = nil, nil, it.sn.proj.Hash()
+		p.VerSN, p.UpdatedSN = it.sn.meta.ver, it.sn.meta.updated
 		p.LastSynced = r.now
 		switch res.Status {
 		case stackflow.UpsertCreated:
@@ -566,6 +631,14 @@ func isDeletedSF(r stackflow.Record) bool {
 
 func isNotFound(err error) bool {
 	return errors.Is(err, servicenow.ErrNotFound) || errors.Is(err, stackflow.ErrNotFound)
+}
+
+// snHash is the hash of a pair's ServiceNow snapshot.
+func snHash(p *Pair) string {
+	if p.HashSN != "" {
+		return p.HashSN
+	}
+	return canonHash(p.SnapSN)
 }
 
 func canonHash(m map[string]string) string {

@@ -2,6 +2,8 @@ package syncer
 
 import (
 	"context"
+	"errors"
+	"sync"
 
 	"github.com/stackflow-tech/snowsync/servicenow"
 	"github.com/stackflow-tech/snowsync/stackflow"
@@ -85,6 +87,9 @@ func (r *tableRun) sfDelete(ctx context.Context, id, source string) error {
 	return err
 }
 
+// bulkParallel is how many bulk-upsert requests one page sends at once.
+const bulkParallel = 2
+
 func (r *tableRun) sfBulkUpsert(ctx context.Context, sources []string, bodies []map[string]any) ([]stackflow.BulkUpsertResult[stackflow.Record], error) {
 	if r.plan != nil {
 		for i, b := range bodies {
@@ -99,11 +104,31 @@ func (r *tableRun) sfBulkUpsert(ctx context.Context, sources []string, bodies []
 	for i, b := range bodies {
 		in[i] = stackflow.Fields(b)
 	}
-	res, _, err := r.sfRecords().BulkUpsert(r.ctxSF, in, nil)
+	// The page goes out in requests of at most 500, a few at a time: an
+	// upsert by (source, external_id) may run in any order.
+	results := make([]stackflow.BulkUpsertResult[stackflow.Record], len(in))
+	errs := make([]error, (len(in)+stackflow.MaxBulkUpsert-1)/stackflow.MaxBulkUpsert)
+	sem := make(chan struct{}, bulkParallel)
+	var wg sync.WaitGroup
+	for b := range errs {
+		lo, hi := b*stackflow.MaxBulkUpsert, min((b+1)*stackflow.MaxBulkUpsert, len(in))
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			res, _, err := r.sfRecords().BulkUpsert(r.ctxSF, in[lo:hi], &stackflow.BulkUpsertOptions{SkipRecords: true})
+			errs[b] = err
+			copy(results[lo:hi], res)
+		}()
+	}
+	wg.Wait()
 	if cerr := r.s.crash("after-write"); cerr != nil {
 		return nil, cerr
 	}
-	return res, err
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return results, nil
 }
 
 func (r *tableRun) snCreate(ctx context.Context, source string, body servicenow.Fields) (*servicenow.Record, error) {

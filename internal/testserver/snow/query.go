@@ -815,3 +815,58 @@ func lowerASCII(b byte) byte {
 	}
 	return b
 }
+
+// seekStart returns the first index of e's rows that any ^NQ group of the
+// query can match, using the bounds a keyset cursor puts on the two sort
+// keys ("p > T" or "p = T ^ s > S", ordered by p then s), so that a page of a
+// keyset walk is found by binary search, as an index would, not by
+// scanning from the start of the second. It returns 0 when it cannot tell.
+func (cq *compiledQuery) seekStart(e *sortEntry) int {
+	if cq.noRows || len(cq.order) == 0 || cq.order[0].desc || cq.order[0].numeric || len(cq.groups) == 0 {
+		return 0
+	}
+	prim := cq.order[0].path
+	var sec *orderKey
+	if len(cq.order) > 1 && !cq.order[1].desc && !cq.order[1].numeric {
+		sec = &cq.order[1]
+	}
+	start := len(e.rows)
+	for _, g := range cq.groups {
+		var gt, ge, eq, secGt string
+		hasGt, hasGe, hasEq, hasSecGt := false, false, false, false
+		for _, clause := range g {
+			if len(clause) != 1 {
+				continue
+			}
+			c := clause[0]
+			switch {
+			case c.path == prim && c.op == opGt && (!hasGt || c.val > gt):
+				gt, hasGt = c.val, true
+			case c.path == prim && c.op == opGe && (!hasGe || c.val > ge):
+				ge, hasGe = c.val, true
+			case c.path == prim && c.op == opEq:
+				eq, hasEq = c.val, true
+			case sec != nil && c.path == sec.path && c.op == opGt && (!hasSecGt || c.val > secGt):
+				secGt, hasSecGt = c.val, true
+			}
+		}
+		var idx int
+		switch {
+		case hasEq && hasSecGt:
+			idx = sort.Search(len(e.rows), func(i int) bool {
+				p := e.primary[i]
+				return p > eq || (p == eq && sec.get(e.rows[i]) > secGt)
+			})
+		case hasGt:
+			idx = sort.Search(len(e.primary), func(i int) bool { return e.primary[i] > gt })
+		case hasEq:
+			idx = sort.SearchStrings(e.primary, eq)
+		case hasGe:
+			idx = sort.SearchStrings(e.primary, ge)
+		default:
+			return 0
+		}
+		start = min(start, idx)
+	}
+	return start
+}

@@ -245,7 +245,7 @@ func (s *Server) selectRows(t *tableDef, cq *compiledQuery, lp listParams, order
 		// A bound on the primary sort key that every ^NQ group requires
 		// narrows the rows to look at (a keyset cursor seeks, as an index would).
 		if lo, hi, ok := cq.primaryRange(); ok {
-			from := sort.SearchStrings(e.primary, lo)
+			from := max(sort.SearchStrings(e.primary, lo), cq.seekStart(e))
 			to := len(rows)
 			if hi != "" {
 				to = sort.Search(len(e.primary), func(i int) bool { return e.primary[i] > hi })
