@@ -19,12 +19,18 @@ type tableRun struct {
 	tc    TableConfig
 	tm    *mapping.TableMap
 	lease Lease
-	rep   *Report
-	ctxSN context.Context // counts ServiceNow calls
-	ctxSF context.Context // counts StackFlow calls
-	res   *resolver
-	plan  *Plan // non-nil: dry run, nothing is written anywhere
-	now   time.Time
+	// leaseAt is when lease was last granted, on this process's monotonic
+	// clock: renewals go by it, whatever the store's clock says.
+	leaseAt time.Time
+	// scheduled: started by Run, which may hand the table to another
+	// replica at a page boundary.
+	scheduled bool
+	rep       *Report
+	ctxSN     context.Context // counts ServiceNow calls
+	ctxSF     context.Context // counts StackFlow calls
+	res       *resolver
+	plan      *Plan // non-nil: dry run, nothing is written anywhere
+	now       time.Time
 }
 
 func (r *tableRun) table() string { return r.tc.Table }
@@ -193,7 +199,13 @@ func (r *tableRun) commit(ctx context.Context, o *pageOut, update func(st *Strea
 		return err
 	}
 	r.report(o)
-	return r.s.crash("after-commit")
+	if err := r.s.crash("after-commit"); err != nil {
+		return err
+	}
+	if r.scheduled && r.s.handingOff(r.table()) {
+		return errHandedOff
+	}
+	return nil
 }
 
 // report adds a committed page's outcomes to the run's report and tells
@@ -208,8 +220,18 @@ func (r *tableRun) report(o *pageOut) {
 
 // renewLease renews the lease when half its time is gone, so a long run
 // keeps it; a lease lost to another replica stops the run (ErrFenced).
+//
+// Every write to ServiceNow or StackFlow is preceded by it too: a replica
+// that was paused past its lease (a long GC, a stopped VM, a partition)
+// finds the lease gone and writes nothing, instead of repeating what the
+// new owner did.
 func (r *tableRun) renewLease(ctx context.Context) error {
-	if time.Until(r.lease.Expires) > r.s.cfg.LeaseTTL/2 {
+	if r.plan != nil || r.lease.Token == 0 {
+		return nil
+	}
+	// The local monotonic clock decides: the lease's Expires is the
+	// store's clock (the database's, for pgstore), which may be skewed.
+	if time.Since(r.leaseAt) < r.s.cfg.LeaseTTL/2 {
 		return nil
 	}
 	l, err := r.s.store.AcquireLease(ctx, r.lease.Group, r.lease.Holder, r.s.cfg.LeaseTTL)
@@ -222,7 +244,7 @@ func (r *tableRun) renewLease(ctx context.Context) error {
 	if l.Token != r.lease.Token {
 		return ErrFenced
 	}
-	r.lease = l
+	r.lease, r.leaseAt = l, time.Now()
 	return nil
 }
 

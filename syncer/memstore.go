@@ -25,13 +25,17 @@ type MemStore struct {
 	conflicts []Conflict
 	leases    map[string]Lease
 	tokens    map[string]int64
+	replicas  map[string]time.Time // holder -> alive until
 	closed    bool
 }
 
 type pairKey struct{ table, id string }
 type dlqKey struct{ stream, id string }
 
-var _ Store = (*MemStore)(nil)
+var (
+	_ Store    = (*MemStore)(nil)
+	_ Replicas = (*MemStore)(nil)
+)
 
 // NewMemStore returns an empty in-memory store.
 func NewMemStore() *MemStore {
@@ -43,7 +47,41 @@ func NewMemStore() *MemStore {
 		intents: map[dlqKey]*Intent{},
 		leases:  map[string]Lease{},
 		tokens:  map[string]int64{},
+
+		replicas: map[string]time.Time{},
 	}
+}
+
+// Heartbeat implements Replicas.
+func (s *MemStore) Heartbeat(ctx context.Context, holder string, ttl time.Duration) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	now := s.now()
+	s.replicas[holder] = now.Add(ttl)
+	var live []string
+	for h, until := range s.replicas {
+		if now.Before(until) {
+			live = append(live, h)
+		} else {
+			delete(s.replicas, h)
+		}
+	}
+	sort.Strings(live)
+	return live, nil
+}
+
+// Leave implements Replicas.
+func (s *MemStore) Leave(ctx context.Context, holder string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.replicas, holder)
+	return nil
 }
 
 func (s *MemStore) now() time.Time {

@@ -25,6 +25,9 @@ type Report struct {
 	Errors []string
 	// Err is the error that stopped the run early, if any.
 	Err error
+	// HandedOff: the run stopped at a page boundary because Run gave the
+	// table to another replica (see Replicas); what it did is committed.
+	HandedOff bool
 }
 
 // Counts are the per-direction outcomes of a run.
@@ -74,6 +77,9 @@ func (r *Report) String() string {
 	fmt.Fprintf(&b, "  to ServiceNow: %s", r.ToServiceNow)
 	if r.Err != nil {
 		fmt.Fprintf(&b, "\n  stopped: %v", r.Err)
+	}
+	if r.HandedOff {
+		b.WriteString("\n  handed to another replica")
 	}
 	return b.String()
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -15,11 +17,19 @@ import (
 // rate limiter and its 429 pause.
 //
 // Run holds a lease per table it syncs and renews it between runs, so a
-// table has one owner; a table another replica holds is tried again every
-// half lease, so a dead replica's tables move within the lease time. When
-// ctx ends, Run lets running tables stop (a page that did not finish
+// table has one owner. When the store is shared by several replicas (it
+// implements Replicas, as syncer/pgstore does), every replica heartbeats
+// and the tables are spread evenly across the live ones, in the order of
+// their names: a replica that joins gets its share as the others finish
+// their current page, and a replica that dies stops heartbeating, so its
+// tables move once its leases expire (within LeaseTTL and a third). All
+// replicas must enable the same tables. Without Replicas, Run syncs every
+// table whose lease it can get, and tries a held one again every half
+// lease.
+//
+// When ctx ends, Run lets running tables stop (a page that did not finish
 // commits nothing: its records are read again next time), gives its leases
-// back, and returns nil.
+// back, leaves the replica set, and returns nil.
 func (s *Syncer) Run(ctx context.Context) error {
 	type result struct {
 		table string
@@ -33,6 +43,8 @@ func (s *Syncer) Run(ctx context.Context) error {
 		// Stagger the first runs a little; dependencies run first.
 		next[t.Table] = now.Add(time.Duration(i) * 10 * time.Millisecond)
 	}
+	sp := s.newSpread()
+	sp.heartbeat(ctx, next, running)
 	renew := time.NewTicker(max(s.cfg.LeaseTTL/3, time.Second))
 	defer renew.Stop()
 	timer := time.NewTimer(0)
@@ -44,7 +56,7 @@ func (s *Syncer) Run(ctx context.Context) error {
 			if inflight >= s.cfg.MaxStreamsRunning {
 				break
 			}
-			if running[t.Table] || next[t.Table].After(now) {
+			if running[t.Table] || next[t.Table].After(now) || !sp.mine(t.Table) {
 				continue
 			}
 			running[t.Table] = true
@@ -56,7 +68,7 @@ func (s *Syncer) Run(ctx context.Context) error {
 		}
 		wake := now.Add(time.Hour)
 		for _, t := range s.order {
-			if !running[t.Table] && next[t.Table].Before(wake) {
+			if !running[t.Table] && sp.mine(t.Table) && next[t.Table].Before(wake) {
 				wake = next[t.Table]
 			}
 		}
@@ -73,27 +85,149 @@ func (s *Syncer) Run(ctx context.Context) error {
 				<-results
 				inflight--
 			}
-			s.releaseAll(context.WithoutCancel(ctx))
+			stop := context.WithoutCancel(ctx)
+			s.releaseAll(stop)
+			sp.leave(stop)
 			return nil
 		case res := <-results:
 			running[res.table] = false
 			inflight--
+			s.mu.Lock()
+			delete(s.handOff, res.table)
+			s.mu.Unlock()
 			tc := s.tables[res.table]
 			switch {
-			case errors.Is(res.rep.Err, ErrLeaseHeld):
-				next[res.table] = time.Now().Add(s.cfg.LeaseTTL / 2)
+			case errors.Is(res.rep.Err, ErrLeaseHeld) || errors.Is(res.rep.Err, ErrFenced):
+				// Another replica has it: try again soon when the table is
+				// ours by the spread (its old owner is handing it over or
+				// its lease is running out), else every half lease.
+				wait := s.cfg.LeaseTTL / 2
+				if sp.shared() {
+					wait = max(s.cfg.LeaseTTL/10, 100*time.Millisecond)
+				}
+				next[res.table] = time.Now().Add(wait)
 			case res.rep.Err != nil && ctx.Err() == nil:
 				// Back off a little on failures, never beyond the interval.
 				next[res.table] = time.Now().Add(min(tc.Interval, time.Minute) + jitter(tc.Interval/10))
 			default:
 				next[res.table] = time.Now().Add(tc.Interval + jitter(tc.Interval/10))
 			}
+			if !sp.mine(res.table) {
+				// Dealt to another replica while it ran here.
+				s.giveBack(ctx, res.table, false)
+			}
 		case table := <-s.trigger:
 			next[table] = time.Now()
 		case <-renew.C:
+			sp.heartbeat(ctx, next, running)
 			s.renewOwned(ctx, running)
 		case <-timer.C:
 		}
+	}
+}
+
+// spread decides which tables this replica runs when the store is shared
+// (see Replicas).
+type spread struct {
+	s       *Syncer
+	reps    Replicas // nil: not shared, every table is ours
+	names   []string // the enabled tables, sorted
+	members []string // live replicas, sorted, as of the last heartbeat
+}
+
+func (s *Syncer) newSpread() *spread {
+	sp := &spread{s: s}
+	sp.reps, _ = s.store.(Replicas)
+	for _, t := range s.order {
+		sp.names = append(sp.names, t.Table)
+	}
+	slices.Sort(sp.names)
+	return sp
+}
+
+func (sp *spread) shared() bool { return sp.reps != nil }
+
+// owner returns the replica a table belongs to among members: the sorted
+// tables dealt round the sorted replicas, so shares differ by one at most.
+func (sp *spread) owner(table string, members []string) string {
+	i, _ := slices.BinarySearch(sp.names, table)
+	return members[i%len(members)]
+}
+
+// mine reports whether this replica should run table.
+func (sp *spread) mine(table string) bool {
+	if sp.reps == nil || len(sp.members) == 0 {
+		return true
+	}
+	return sp.owner(table, sp.members) == sp.s.holder
+}
+
+// heartbeat tells the store this replica is alive and re-deals the tables
+// when the set of replicas changed: tables that became ours run at once,
+// tables that are no longer ours are given back (at the next page boundary
+// when they are running).
+func (sp *spread) heartbeat(ctx context.Context, next map[string]time.Time, running map[string]bool) {
+	if sp.reps == nil {
+		return
+	}
+	members, err := sp.reps.Heartbeat(ctx, sp.s.holder, sp.s.cfg.LeaseTTL)
+	if err != nil {
+		if ctx.Err() == nil {
+			sp.s.log.LogAttrs(ctx, slog.LevelWarn, "replica heartbeat failed", slog.String("error", err.Error()))
+		}
+		return
+	}
+	if !slices.Contains(members, sp.s.holder) {
+		members = append(members, sp.s.holder)
+		slices.Sort(members)
+	}
+	if slices.Equal(members, sp.members) {
+		return
+	}
+	before := sp.members
+	sp.members = members
+	var mine []string
+	for _, t := range sp.names {
+		was := len(before) == 0 || sp.owner(t, before) == sp.s.holder
+		is := sp.mine(t)
+		if is {
+			mine = append(mine, t)
+		}
+		switch {
+		case is && !was:
+			next[t] = time.Now()
+		case was && !is:
+			sp.s.giveBack(ctx, t, running[t])
+		}
+	}
+	sp.s.log.LogAttrs(ctx, slog.LevelInfo, "replicas changed",
+		slog.Int("replicas", len(members)), slog.String("tables", strings.Join(mine, ",")))
+}
+
+// leave takes this replica out of the replica set (graceful stop).
+func (sp *spread) leave(ctx context.Context) {
+	if sp.reps != nil {
+		_ = sp.reps.Leave(ctx, sp.s.holder)
+	}
+}
+
+// giveBack hands a table to another replica: at once when it is idle here,
+// at the next page boundary when it is running.
+func (s *Syncer) giveBack(ctx context.Context, table string, running bool) {
+	s.mu.Lock()
+	if running {
+		if s.handOff == nil {
+			s.handOff = map[string]bool{}
+		}
+		s.handOff[table] = true
+		s.mu.Unlock()
+		return
+	}
+	l, ok := s.owned[table]
+	delete(s.owned, table)
+	s.mu.Unlock()
+	if ok {
+		_ = s.store.ReleaseLease(context.WithoutCancel(ctx), l)
 	}
 }
 

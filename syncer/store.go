@@ -35,6 +35,19 @@ type Store interface {
 	Close() error
 }
 
+// Replicas is implemented by stores that several processes share
+// (syncer/pgstore; MemStore for replicas in one process). With it, Run
+// spreads the tables across the live replicas, each table to one of them,
+// and moves a table when its replica leaves or dies; without it, Run syncs
+// every table whose lease it can get.
+type Replicas interface {
+	// Heartbeat records holder as alive for ttl from now (by the store's
+	// clock) and returns every live holder, sorted, holder included.
+	Heartbeat(ctx context.Context, holder string, ttl time.Duration) ([]string, error)
+	// Leave removes holder from the live replicas at once (graceful stop).
+	Leave(ctx context.Context, holder string) error
+}
+
 // Lease is the right to write one group's state, with the fencing token
 // every Update checks.
 type Lease struct {
@@ -89,7 +102,10 @@ type Tx interface {
 	PutStream(s *StreamState) error
 	// PutPair inserts or replaces the pair keyed by (Table, SNID). If
 	// another pair of the table already holds SNID or SFID it returns
-	// ErrDuplicatePair. A pair may change its SFID.
+	// ErrDuplicatePair. A pair may change its SFID. A store that batches
+	// writes (pgstore) may report a clash with a stored pair at a later
+	// call of the same Tx or when Update commits instead; either way
+	// nothing of the transaction is written.
 	PutPair(p *Pair) error
 	DeletePair(table, snID string) error
 	PutDLQ(e *DLQEntry) error

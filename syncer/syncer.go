@@ -40,6 +40,9 @@ type Syncer struct {
 	probed  map[string]error
 	last    map[string]*Report
 	owned   map[string]Lease
+	// handOff holds the tables Run gave to another replica while they
+	// were running: the run stops at its next page boundary.
+	handOff map[string]bool
 	trigger chan string
 	// classCache holds cmdb_ci's class hierarchy for the delete scan.
 	classCache   []string
@@ -301,6 +304,17 @@ const (
 	runRecord
 )
 
+// errHandedOff stops a run Run gave to another replica (see handingOff).
+var errHandedOff = errors.New("syncer: table handed to another replica")
+
+// handingOff reports whether Run gave the table to another replica while
+// it was running here.
+func (s *Syncer) handingOff(table string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.handOff[table]
+}
+
 // errBusy: the table is running already in this process.
 var errBusy = errors.New("syncer: the table is already running")
 
@@ -331,15 +345,18 @@ func (s *Syncer) runTableWith(ctx context.Context, tc TableConfig, mode runMode,
 	ctxSN, ctxSF, cSN, cSF := countingContexts(ctx)
 	r := &tableRun{s: s, tc: tc, tm: tm, rep: rep, ctxSN: ctxSN, ctxSF: ctxSF, plan: plan, now: s.cfg.Now()}
 	r.res = &resolver{s: s, ctx: ctxSN}
+	// Run's own runs keep the lease between runs (release is false); so
+	// does Plan, which holds none.
+	r.scheduled = !release && plan == nil
 	err := func() error {
 		if plan == nil {
 			l, err := s.store.AcquireLease(ctx, tc.Table, s.holder, s.cfg.LeaseTTL)
 			if err != nil {
 				return err
 			}
-			r.lease = l
+			r.lease, r.leaseAt = l, time.Now()
 			defer func() {
-				if release {
+				if release || s.handingOff(tc.Table) {
 					_ = s.store.ReleaseLease(context.WithoutCancel(ctx), r.lease)
 					s.mu.Lock()
 					delete(s.owned, tc.Table)
@@ -362,6 +379,14 @@ func (s *Syncer) runTableWith(ctx context.Context, tc TableConfig, mode runMode,
 	}()
 	rep.CallsServiceNow, rep.CallsStackFlow = cSN.Load(), cSF.Load()
 	rep.Duration = s.cfg.Now().Sub(rep.Started)
+	if errors.Is(err, errHandedOff) {
+		// Everything up to the last page is committed; the new owner
+		// goes on from there.
+		rep.HandedOff, err = true, nil
+		s.log.LogAttrs(ctx, slog.LevelInfo, "table handed to another replica", slog.String("table", tc.Table))
+		s.obs.RunFinished(rep)
+		return rep
+	}
 	rep.Err = err
 	if plan == nil && !errors.Is(err, ErrLeaseHeld) {
 		s.noteRun(ctx, r, err)

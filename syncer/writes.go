@@ -47,7 +47,7 @@ func (r *tableRun) sfCreate(ctx context.Context, source string, body map[string]
 		r.planWrite("stackflow", "create", "", source, body)
 		return nil, nil
 	}
-	if err := r.s.crash("before-write"); err != nil {
+	if err := r.beforeWrite(ctx); err != nil {
 		return nil, err
 	}
 	rec, _, err := r.sfRecords().Create(r.ctxSF, stackflow.Fields(body), &stackflow.CreateOptions{IdempotencyKey: key})
@@ -62,7 +62,7 @@ func (r *tableRun) sfUpdate(ctx context.Context, id, source string, body map[str
 		r.planWrite("stackflow", "update", id, source, body)
 		return nil, nil
 	}
-	if err := r.s.crash("before-write"); err != nil {
+	if err := r.beforeWrite(ctx); err != nil {
 		return nil, err
 	}
 	rec, _, err := r.sfRecords().Update(r.ctxSF, id, stackflow.Fields(body), &stackflow.UpdateOptions{IfVersion: ifVersion})
@@ -77,7 +77,7 @@ func (r *tableRun) sfDelete(ctx context.Context, id, source string) error {
 		r.planWrite("stackflow", "delete", id, source, nil)
 		return nil
 	}
-	if err := r.s.crash("before-write"); err != nil {
+	if err := r.beforeWrite(ctx); err != nil {
 		return err
 	}
 	_, err := r.sfRecords().Delete(r.ctxSF, id)
@@ -97,7 +97,7 @@ func (r *tableRun) sfBulkUpsert(ctx context.Context, sources []string, bodies []
 		}
 		return nil, nil
 	}
-	if err := r.s.crash("before-write"); err != nil {
+	if err := r.beforeWrite(ctx); err != nil {
 		return nil, err
 	}
 	in := make([]stackflow.Fields, len(bodies))
@@ -136,7 +136,7 @@ func (r *tableRun) snCreate(ctx context.Context, source string, body servicenow.
 		r.planWrite("servicenow", "create", "", source, anyFields(body))
 		return nil, nil
 	}
-	if err := r.s.crash("before-write"); err != nil {
+	if err := r.beforeWrite(ctx); err != nil {
 		return nil, err
 	}
 	rec, _, err := r.snTable().Create(r.ctxSN, body, &servicenow.WriteOptions{Fields: r.tm.ServiceNowFields(), ExcludeReferenceLink: true})
@@ -151,7 +151,7 @@ func (r *tableRun) snUpdate(ctx context.Context, id, source string, body service
 		r.planWrite("servicenow", "update", id, source, anyFields(body))
 		return nil, nil
 	}
-	if err := r.s.crash("before-write"); err != nil {
+	if err := r.beforeWrite(ctx); err != nil {
 		return nil, err
 	}
 	rec, _, err := r.snTable().Update(r.ctxSN, id, body, &servicenow.WriteOptions{Fields: r.tm.ServiceNowFields(), ExcludeReferenceLink: true})
@@ -159,6 +159,15 @@ func (r *tableRun) snUpdate(ctx context.Context, id, source string, body service
 		return nil, cerr
 	}
 	return rec, err
+}
+
+// beforeWrite runs before every write to either side: the lease must
+// still be ours (see renewLease).
+func (r *tableRun) beforeWrite(ctx context.Context) error {
+	if err := r.s.crash("before-write"); err != nil {
+		return err
+	}
+	return r.renewLease(ctx)
 }
 
 func anyFields(f servicenow.Fields) map[string]any {

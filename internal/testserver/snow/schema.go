@@ -63,6 +63,9 @@ type Table struct {
 	// Choices overrides the choice list of inherited columns for this
 	// table (incident's own labels for task.state, for example).
 	Choices map[string][]Choice
+	// Defaults overrides the default value of inherited columns for this
+	// table (problem.state starts at 101 New, not task's 1).
+	Defaults map[string]string
 }
 
 // column is a resolved Field inside a table layout.
@@ -94,6 +97,7 @@ type tableDef struct {
 	cols     []*column
 	colIdx   map[string]int
 	choices  map[string]map[string]string // per-table overrides of inherited choices
+	defaults map[string]string            // per-table overrides of inherited defaults
 	sysID    string
 	path     string // sys_class_path
 	counter  int    // last auto-number handed out
@@ -116,6 +120,18 @@ func (t *tableDef) col(name string) int {
 		return i
 	}
 	return -1
+}
+
+// defaultOf returns column i's default as seen by class t (the most
+// specific override wins).
+func (t *tableDef) defaultOf(i int) string {
+	c := t.cols[i]
+	for x := t; x != nil; x = x.parent {
+		if d, ok := x.defaults[c.name]; ok {
+			return d
+		}
+	}
+	return c.def
 }
 
 // choiceLabel returns the label of value for column i as seen by class t
@@ -275,6 +291,8 @@ func (s *schema) define(t Table) (*tableDef, error) {
 		colIdx:  map[string]int{},
 		choices: map[string]map[string]string{},
 		counter: 10000,
+
+		defaults: map[string]string{},
 	}
 	if td.label == "" {
 		td.label = labelFromName(t.Name)
@@ -330,6 +348,12 @@ func (s *schema) define(t Table) (*tableDef, error) {
 			m[ch.Value] = ch.Label
 		}
 		td.choices[name] = m
+	}
+	for name, v := range t.Defaults {
+		if !seen[name] && !inherited[name] {
+			return nil, fmt.Errorf("snow: table %q: default for unknown column %q", t.Name, name)
+		}
+		td.defaults[name] = v
 	}
 	if parent != nil {
 		parent.children = append(parent.children, td)

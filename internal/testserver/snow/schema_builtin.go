@@ -152,6 +152,7 @@ func builtinTables() []Table {
 				"106", "Resolved", "107", "Closed"),
 			"priority": incidentPriority,
 		},
+		Defaults: map[string]string{"state": "101"},
 	}
 	change := Table{
 		Name: "change_request", Label: "Change Request", Extends: "task", NumberPrefix: "CHG",
@@ -173,6 +174,7 @@ func builtinTables() []Table {
 				"0", "Review", "3", "Closed", "4", "Canceled"),
 			"priority": cl("1", "1 - Critical", "2", "2 - High", "3", "3 - Moderate", "4", "4 - Low"),
 		},
+		Defaults: map[string]string{"state": "-5"},
 	}
 	request := Table{
 		Name: "sc_request", Label: "Request", Extends: "task", NumberPrefix: "REQ",

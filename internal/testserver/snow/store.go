@@ -151,8 +151,8 @@ func (s *Server) migrate(root *tableDef, old map[*tableDef][]string) {
 			}
 		}
 		for j, c := range r.class.cols {
-			if nr.vals[j] == "" && c.def != "" && !containsName(names, c.name) {
-				nr.vals[j] = c.def
+			if d := r.class.defaultOf(j); nr.vals[j] == "" && d != "" && !containsName(names, c.name) {
+				nr.vals[j] = d
 			}
 		}
 		f.rows[i] = nr
@@ -312,8 +312,8 @@ func (s *Server) insert(t *tableDef, vals map[string]string, wc writeCtx) (*reco
 	}
 	f := s.familyOf(t)
 	r := &record{class: t, vals: make([]string, len(t.cols))}
-	for i, c := range t.cols {
-		r.vals[i] = c.def
+	for i := range t.cols {
+		r.vals[i] = t.defaultOf(i)
 	}
 	id := vals["sys_id"]
 	if id == "" {

@@ -80,6 +80,20 @@ func TestCreate(t *testing.T) {
 	})
 }
 
+func TestStateStartsWhereEachTableStartsIt(t *testing.T) {
+	s, _ := newFake(t)
+	for table, want := range map[string]string{"incident": "1", "problem": "101", "change_request": "-5", "sc_request": "1"} {
+		r := do(t, s, "POST", "/api/now/table/"+table, map[string]any{"short_description": "new"})
+		require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
+		assert.Equal(t, want, r.obj(t)["state"], "%s.state of a new record", table)
+	}
+	// Seeded rows get the same defaults.
+	ids, err := s.Seed("problem", map[string]any{"short_description": "seeded"})
+	require.NoError(t, err)
+	rec, _ := s.Record("problem", ids[0])
+	assert.Equal(t, "101", rec["state"])
+}
+
 func TestBodyLimit(t *testing.T) {
 	s, _ := newFake(t, WithMaxBodyBytes(64))
 	r := do(t, s, "POST", "/api/now/table/incident", map[string]any{"short_description": strings.Repeat("x", 100)})
