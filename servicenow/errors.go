@@ -193,6 +193,20 @@ type OAuthError struct {
 	Cause       error  // transport error or unexpected answer, when there was no OAuth body
 }
 
+// Permanent reports whether asking again cannot help: the token endpoint
+// refused the grant (a 4xx other than 429, or an OAuth error code), as
+// opposed to being unreachable or failing. The client does not retry an
+// API call whose token was refused.
+func (e *OAuthError) Permanent() bool {
+	if e.Cause != nil {
+		return false
+	}
+	if e.StatusCode == 0 {
+		return e.Code != ""
+	}
+	return e.StatusCode >= 400 && e.StatusCode < 500 && e.StatusCode != 429
+}
+
 func (e *OAuthError) Error() string {
 	var b strings.Builder
 	b.WriteString("servicenow: OAuth ")

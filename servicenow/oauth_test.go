@@ -186,11 +186,13 @@ func TestOAuthFailureExplainsWhatToCheck(t *testing.T) {
 	cfg := oauthCfg()
 	cfg.ClientSecret = "wrong-secret-999"
 	c, mux := setup(t, WithOAuth(cfg), WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
-	newTokenServer(t, mux)
+	ts := newTokenServer(t, mux)
 	err := list(c)
 	var oe *OAuthError
 	require.ErrorAs(t, err, &oe)
 	require.ErrorIs(t, err, ErrUnauthorized)
+	assert.Equal(t, []string{"password"}, ts.grantList(), "a refused grant is not retried")
+	assert.Zero(t, ts.apiCalls.Load())
 	assert.Equal(t, 401, oe.StatusCode)
 	assert.Equal(t, "server_error", oe.Code)
 	assert.Equal(t, "access_denied", oe.Description)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -246,18 +247,55 @@ func (c Config) withDefaults() Config {
 
 // mappingConfig builds the mapping configuration from the tables.
 func (c Config) mappingConfig() mapping.Config {
+	mc := c.tableMappings(nil)
+	ciSynced := false
+	for _, t := range c.Tables {
+		ciSynced = ciSynced || (t.Enabled && strings.HasPrefix(t.Table, "cmdb_ci"))
+	}
+	if ciSynced {
+		return mc
+	}
+	// With the CMDB not synced, a ticket's CI can never be paired: leave
+	// the reference out instead of deferring the ticket forever (unless
+	// the user chose the key's ownership).
+	m, err := mapping.New(mc)
+	if err != nil {
+		return mc // Validate and New report the error
+	}
+	noCI := map[string]bool{}
+	for _, t := range mc.Tables {
+		tm, ok := m.Table(t.Table)
+		if _, set := t.Ownership["ci_id"]; ok && !set {
+			_, has := tm.Key("ci_id")
+			noCI[t.Table] = has
+		}
+	}
+	return c.tableMappings(noCI)
+}
+
+// tableMappings is the mapping configuration of the enabled tables; the
+// tables in noCI do not sync their ci_id key.
+func (c Config) tableMappings(noCI map[string]bool) mapping.Config {
 	mc := c.Mapping
 	mc.Tables = nil
 	for _, t := range c.Tables {
 		if !t.Enabled {
 			continue
 		}
+		own := t.Ownership
+		if noCI[t.Table] {
+			own = maps.Clone(own)
+			if own == nil {
+				own = map[string]mapping.Ownership{}
+			}
+			own["ci_id"] = mapping.OwnNone
+		}
 		mc.Tables = append(mc.Tables, mapping.TableConfig{
 			Table:       t.Table,
 			Module:      t.Module,
 			Enabled:     true,
 			Direction:   t.Direction,
-			Ownership:   t.Ownership,
+			Ownership:   own,
 			DefaultSide: t.DefaultSide,
 		})
 	}
@@ -374,14 +412,16 @@ func (c Config) enabledTables() []TableConfig {
 			out = append(out, t)
 		}
 	}
+	// Dependencies first: CIs, then the relationships between them, then
+	// the tickets that point at CIs (so a first load defers nothing).
 	rank := func(t string) int {
 		switch {
-		case t == "cmdb_rel_ci":
-			return 2
 		case strings.HasPrefix(t, "cmdb_ci"):
+			return 0
+		case t == "cmdb_rel_ci":
 			return 1
 		}
-		return 0
+		return 2
 	}
 	slices.SortStableFunc(out, func(a, b TableConfig) int { return rank(a.Table) - rank(b.Table) })
 	return out

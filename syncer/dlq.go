@@ -87,9 +87,9 @@ func (r *tableRun) gone(ctx context.Context, o *pageOut, id string) {
 	r.fail(ctx, o, id, classified{errors.New("the source record no longer exists (deleted, or hidden by an ACL); its deletion is handled by the delete scan"), classPermanent})
 }
 
-// DLQ returns a stream's dead-letter entries (retryable and permanent), for
-// operators and metrics. stream is a table name and a direction:
-// "incident/servicenow->stackflow".
+// DLQ returns a table's dead-letter entries (retryable and permanent), of
+// both directions, for operators and metrics; each entry's Stream says
+// which direction ("incident/servicenow->stackflow").
 func (s *Syncer) DLQ(ctx context.Context, table string) ([]DLQEntry, error) {
 	if _, ok := s.tables[table]; !ok {
 		return nil, fmt.Errorf("%w: %s", ErrTableNotSynced, table)

@@ -106,6 +106,9 @@ func (s *Syncer) Run(ctx context.Context) error {
 					wait = max(s.cfg.LeaseTTL/10, 100*time.Millisecond)
 				}
 				next[res.table] = time.Now().Add(wait)
+			case errors.Is(res.rep.Err, ErrBusy):
+				// A SyncOnce of the caller's has it: look again soon.
+				next[res.table] = time.Now().Add(time.Second)
 			case res.rep.Err != nil && ctx.Err() == nil:
 				// Back off a little on failures, never beyond the interval.
 				next[res.table] = time.Now().Add(min(tc.Interval, time.Minute) + jitter(tc.Interval/10))

@@ -137,3 +137,28 @@ func TestSameSecondBucket(t *testing.T) {
 	assert.Equal(t, int64(1), rep.CallsServiceNow, "an idle cycle is one request")
 	assert.Zero(t, rep.CallsStackFlow, "and none to StackFlow for a one-way table")
 }
+
+func TestASecondRunOfATableIsRefusedWithErrBusy(t *testing.T) {
+	e := newEnv(t, nil)
+	_, err := e.sn.Insert("incident", map[string]string{"short_description": "Mail down"})
+	require.NoError(t, err)
+	inside, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	syncer.SetCrashHook(e.s, func(point string) error {
+		if point == "before-commit" {
+			once.Do(func() { close(inside); <-release })
+		}
+		return nil
+	})
+	e.tick()
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.s.SyncOnce(context.Background(), "incident")
+		done <- err
+	}()
+	<-inside
+	_, err = e.s.SyncOnce(context.Background(), "incident")
+	require.ErrorIs(t, err, syncer.ErrBusy)
+	close(release)
+	require.NoError(t, <-done)
+}

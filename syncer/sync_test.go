@@ -257,3 +257,27 @@ func TestSyncStackFlowRecord(t *testing.T) {
 	_, err = e.s.SyncStackFlowRecord(context.Background(), "cmdb_cis", "ci_x")
 	require.Error(t, err, "one-way tables do not sync back")
 }
+
+func TestTicketsWithACIWhenTheCMDBIsNotSynced(t *testing.T) {
+	e := newEnv(t, func(c *syncer.Config) { c.CMDBSync = syncer.Bool(false) })
+	ci, err := e.sn.Insert("cmdb_ci_linux_server", map[string]string{"name": "mail-01"})
+	require.NoError(t, err)
+	inc, err := e.sn.Insert("incident", map[string]string{"short_description": "Mail down", "cmdb_ci": ci["sys_id"]})
+	require.NoError(t, err)
+	rep := e.sync("incident")
+	assert.Equal(t, 1, rep.ToStackFlow.Created, "the ticket is not deferred for a CI that can never be paired: %s", rep)
+	assert.Zero(t, rep.ToStackFlow.Deferred)
+	sf := e.sfByExt("incidents", inc["sys_id"])
+	assert.Nil(t, sf.Fields["ci_id"], "the CI reference is left out")
+
+	// With the CMDB synced, the same ticket waits for its CI instead.
+	e2 := newEnv(t, func(c *syncer.Config) {
+		c.Tables = []syncer.TableConfig{{Table: "incident", Enabled: true}, {Table: "cmdb_ci", Enabled: true}}
+	})
+	ci2, err := e2.sn.Insert("cmdb_ci_linux_server", map[string]string{"name": "mail-01"})
+	require.NoError(t, err)
+	_, err = e2.sn.Insert("incident", map[string]string{"short_description": "Mail down", "cmdb_ci": ci2["sys_id"]})
+	require.NoError(t, err)
+	rep = e2.sync("incident")
+	assert.Equal(t, 1, rep.ToStackFlow.Deferred, rep.String())
+}

@@ -315,8 +315,10 @@ func (s *Syncer) handingOff(table string) bool {
 	return s.handOff[table]
 }
 
-// errBusy: the table is running already in this process.
-var errBusy = errors.New("syncer: the table is already running")
+// ErrBusy is returned when the table is running already in this process
+// (a SyncOnce while Run or another SyncOnce syncs it): wait for that run,
+// or call Trigger, which queues one.
+var ErrBusy = errors.New("syncer: the table is already running")
 
 func (s *Syncer) runTable(ctx context.Context, tc TableConfig, mode runMode, n int, release bool) *Report {
 	return s.runTableWith(ctx, tc, mode, n, release, nil, "")
@@ -327,7 +329,7 @@ func (s *Syncer) runTableWith(ctx context.Context, tc TableConfig, mode runMode,
 	s.mu.Lock()
 	if s.running[tc.Table] {
 		s.mu.Unlock()
-		rep.Err = errBusy
+		rep.Err = ErrBusy
 		return rep
 	}
 	s.running[tc.Table] = true
@@ -394,7 +396,11 @@ func (s *Syncer) runTableWith(ctx context.Context, tc TableConfig, mode runMode,
 	if err != nil && !errors.Is(err, ErrLeaseHeld) {
 		s.log.LogAttrs(ctx, slog.LevelWarn, "sync run failed", slog.String("table", tc.Table), slog.String("error", err.Error()))
 	} else if err == nil {
-		s.log.LogAttrs(ctx, slog.LevelInfo, "sync run", slog.String("table", tc.Table),
+		level := slog.LevelInfo
+		if mode == runRecord {
+			level = slog.LevelDebug // one record, from a webhook: frequent
+		}
+		s.log.LogAttrs(ctx, level, "sync run", slog.String("table", tc.Table),
 			slog.Int("to_stackflow", rep.ToStackFlow.Writes()), slog.Int("to_servicenow", rep.ToServiceNow.Writes()),
 			slog.Int64("calls_servicenow", rep.CallsServiceNow), slog.Int64("calls_stackflow", rep.CallsStackFlow),
 			slog.Duration("duration", rep.Duration))

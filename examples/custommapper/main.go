@@ -10,6 +10,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -127,15 +128,25 @@ var lookups = resolver{
 }
 
 func main() {
-	if err := run(os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "custommapper:", err)
-		os.Exit(1)
-	}
+	os.Exit(run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
 
-// run maps the sample both ways and prints the results; it fails when the
-// two ways disagree.
-func run(w io.Writer) error {
+// run is the program: exit code 0 when both ways give the same result.
+func run(_ context.Context, args []string, _ func(string) string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintln(stderr, "custommapper: takes no arguments")
+		return 2
+	}
+	if err := compare(stdout); err != nil {
+		fmt.Fprintln(stderr, "custommapper:", err)
+		return 1
+	}
+	return 0
+}
+
+// compare maps the sample both ways and prints the results; it fails when
+// the two ways disagree.
+func compare(w io.Writer) error {
 	var rec servicenow.Record
 	if err := json.Unmarshal([]byte(sampleIncident), &rec); err != nil {
 		return err

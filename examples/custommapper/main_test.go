@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -12,8 +13,8 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestRunMapsTheTierBothWays(t *testing.T) {
-	var out strings.Builder
-	require.NoError(t, run(&out))
+	var out, errOut strings.Builder
+	require.Equal(t, 0, run(context.Background(), nil, nil, &out, &errOut), errOut.String())
 	got := out.String()
 	assert.Equal(t, 2, strings.Count(got, `"customer_tier": "gold"`), "the create body carries the tier, both ways")
 	assert.Equal(t, 2, strings.Count(got, `"u_customer_tier": "3"`), "the StackFlow edit becomes a ServiceNow write, both ways")
@@ -21,4 +22,10 @@ func TestRunMapsTheTierBothWays(t *testing.T) {
 	patch := "ServiceNow PATCH body after the StackFlow edit:\n  {\n    \"u_customer_tier\": \"3\"\n  }\n"
 	assert.Equal(t, 2, strings.Count(got, patch), "only the changed field is written to ServiceNow")
 	assert.Contains(t, got, "Both ways give the same result.")
+}
+
+func TestRunTakesNoArguments(t *testing.T) {
+	var out, errOut strings.Builder
+	assert.Equal(t, 2, run(context.Background(), []string{"-x"}, nil, &out, &errOut))
+	assert.Contains(t, errOut.String(), "takes no arguments")
 }

@@ -280,11 +280,22 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 	return true, nil
 }
 
+// Permanent is implemented by errors that say whether trying again can
+// help (an OAuth grant the token endpoint refused cannot); a transport
+// error that is Permanent is never retried.
+type Permanent interface {
+	Permanent() bool
+}
+
 func (c *Client) shouldRetry(class RetryClass, resp *http.Response, err error) bool {
 	if class == NoRetry {
 		return false
 	}
 	if err != nil {
+		var perm Permanent
+		if errors.As(err, &perm) && perm.Permanent() {
+			return false
+		}
 		var re *RetryableError
 		if errors.As(err, &re) {
 			return class != NonIdempotent
