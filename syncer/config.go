@@ -3,6 +3,7 @@ package syncer
 import (
 	"errors"
 	"fmt"
+	"golang.org/x/time/rate"
 	"log/slog"
 	"maps"
 	"slices"
@@ -86,6 +87,14 @@ type Config struct {
 	ReplicaID         string // lease holder name; default host-pid-random
 	LeaseTTL          time.Duration
 	MaxStreamsRunning int
+	// ServiceNowBudget, when set, is the instance's request rate for the
+	// integration user, which replicas sharing a store (see Replicas)
+	// split: Run sets the budget's limiter (the one given to the
+	// ServiceNow client) to the part of the rate that matches this
+	// replica's share of the tables, and to all of it when alone. Without
+	// it, give each replica's limiter the rate divided by the number of
+	// replicas, or the whole rate and let the instance's 429s pace them.
+	ServiceNowBudget *RateBudget
 
 	// Logger receives structured logs (nil discards); Observer progress,
 	// per-record events and metrics (nil ignores).
@@ -94,6 +103,14 @@ type Config struct {
 	// Now is the local clock (nil: time.Now). Cursors never use it: they use
 	// each server's own clock.
 	Now func() time.Time
+}
+
+// RateBudget is a request rate shared by replicas (Config.ServiceNowBudget).
+type RateBudget struct {
+	// Limiter is the one the client was given (servicenow.WithRateLimiter).
+	Limiter *rate.Limiter
+	// Rate is the whole budget, in requests per second.
+	Rate rate.Limit
 }
 
 // TableConfig is one table's sync settings.
@@ -334,6 +351,9 @@ func (c Config) Validate() error {
 	}
 	if c.RetryMax < c.RetryMin {
 		add("RetryMax", "is below RetryMin")
+	}
+	if b := c.ServiceNowBudget; b != nil && (b.Limiter == nil || b.Rate <= 0 || b.Rate == rate.Inf) {
+		add("ServiceNowBudget", "needs the ServiceNow client's limiter and a positive, finite rate")
 	}
 	if c.LeaseTTL > 0 && c.LeaseTTL < 5*time.Second {
 		add("LeaseTTL", "%s is too short to renew between pages; use at least 5s", c.LeaseTTL)

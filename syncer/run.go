@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Run syncs every enabled table on its schedule until ctx ends: each table
@@ -44,7 +46,21 @@ func (s *Syncer) Run(ctx context.Context) error {
 		next[t.Table] = now.Add(time.Duration(i) * 10 * time.Millisecond)
 	}
 	sp := s.newSpread()
+	defer sp.restoreBudget()
+	if !sp.shared() {
+		sp.restoreBudget() // alone: all of it
+	}
 	sp.heartbeat(ctx, next, running)
+	if sp.shared() {
+		// Replicas usually start together (a deployment): let the others
+		// announce themselves before dealing, so tables do not start here
+		// only to move at once.
+		select {
+		case <-ctx.Done():
+		case <-time.After(settleTime(s.cfg.LeaseTTL)):
+		}
+		sp.heartbeat(ctx, next, running)
+	}
 	renew := time.NewTicker(max(s.cfg.LeaseTTL/3, time.Second))
 	defer renew.Stop()
 	timer := time.NewTimer(0)
@@ -129,6 +145,10 @@ func (s *Syncer) Run(ctx context.Context) error {
 	}
 }
 
+// settleTime is how long a replica of a shared store waits for the others
+// before it starts its first tables.
+func settleTime(ttl time.Duration) time.Duration { return min(ttl/10, 2*time.Second) }
+
 // spread decides which tables this replica runs when the store is shared
 // (see Replicas).
 type spread struct {
@@ -203,8 +223,31 @@ func (sp *spread) heartbeat(ctx context.Context, next map[string]time.Time, runn
 			sp.s.giveBack(ctx, t, running[t])
 		}
 	}
+	sp.applyBudget(len(mine))
 	sp.s.log.LogAttrs(ctx, slog.LevelInfo, "replicas changed",
 		slog.Int("replicas", len(members)), slog.String("tables", strings.Join(mine, ",")))
+}
+
+// applyBudget gives this replica the share of the ServiceNow budget that
+// matches its share of the tables (a replica with none keeps an equal
+// share, for the odd SyncOnce).
+func (sp *spread) applyBudget(mine int) {
+	b := sp.s.cfg.ServiceNowBudget
+	if b == nil || len(sp.names) == 0 {
+		return
+	}
+	share := float64(mine) / float64(len(sp.names))
+	if mine == 0 {
+		share = 1 / float64(max(len(sp.members), 1))
+	}
+	b.Limiter.SetLimit(b.Rate * rate.Limit(share))
+}
+
+// restoreBudget gives the limiter the whole budget back when Run ends.
+func (sp *spread) restoreBudget() {
+	if b := sp.s.cfg.ServiceNowBudget; b != nil {
+		b.Limiter.SetLimit(b.Rate)
+	}
 }
 
 // leave takes this replica out of the replica set (graceful stop).

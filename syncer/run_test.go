@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/time/rate"
 
 	"github.com/stackflow-tech/snowsync/syncer"
 )
@@ -161,4 +162,37 @@ func TestASecondRunOfATableIsRefusedWithErrBusy(t *testing.T) {
 	require.ErrorIs(t, err, syncer.ErrBusy)
 	close(release)
 	require.NoError(t, <-done)
+}
+
+func TestReplicasSplitTheServiceNowBudgetByTheirShareOfTables(t *testing.T) {
+	e := newEnv(t, func(c *syncer.Config) { c.LeaseTTL = 5 * time.Second })
+	budget := func() *syncer.RateBudget {
+		return &syncer.RateBudget{Limiter: rate.NewLimiter(1, 1), Rate: 12}
+	}
+	start := func(id string, b *syncer.RateBudget) (stop func()) {
+		cfg := e.cfg
+		cfg.ReplicaID, cfg.ServiceNowBudget = id, b
+		s, err := syncer.New(cfg)
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = s.Run(ctx)
+		}()
+		return func() { cancel(); <-done }
+	}
+	a, b := budget(), budget()
+	stopA := start("replica-a", a)
+	stopB := start("replica-b", b)
+	// Six tables, three each: half the budget each.
+	require.Eventually(t, func() bool { return a.Limiter.Limit() == 6 && b.Limiter.Limit() == 6 }, 10*time.Second, 10*time.Millisecond,
+		"a %v, b %v", a.Limiter.Limit(), b.Limiter.Limit())
+	stopB()
+	assert.Equal(t, rate.Limit(12), b.Limiter.Limit(), "a stopped replica's limiter gets the whole budget back")
+	require.Eventually(t, func() bool { return a.Limiter.Limit() == 12 }, 10*time.Second, 10*time.Millisecond, "alone, all of it")
+	stopA()
+
+	_, err := syncer.New(syncer.Config{ServiceNow: e.snc, StackFlow: e.sfc, Store: e.store, ServiceNowBudget: &syncer.RateBudget{Rate: 10}})
+	require.ErrorContains(t, err, "ServiceNowBudget: needs the ServiceNow client's limiter")
 }

@@ -38,6 +38,10 @@ type fileConfig struct {
 	Filters                 map[string]string          `yaml:"filters"`
 	FieldMappings           []mapping.FieldMappingSpec `yaml:"field_mappings"`
 	StatePath               string                     `yaml:"state_path"`
+	StatePostgresURL        string                     `yaml:"state_postgres_url"`
+	StatePostgresURLEnv     string                     `yaml:"state_postgres_url_env"`
+	StatePostgresURLFile    string                     `yaml:"state_postgres_url_file"`
+	StatePostgresSchema     string                     `yaml:"state_postgres_schema"`
 	ListenAddress           string                     `yaml:"listen_address"`
 	LogLevel                string                     `yaml:"log_level"`
 }
@@ -147,6 +151,13 @@ type config struct {
 	// clients, the store and the observer are added by the daemon.
 	sync      syncer.Config
 	statePath string
+	// pgURL, when set, keeps the state in PostgreSQL (syncer/pgstore)
+	// instead of statePath, so several daemons can share it; pgSchema is
+	// its schema ("" for pgstore's default).
+	pgURL    secret
+	pgSchema string
+	// snLimiter paces the ServiceNow client (made by serve).
+	snLimiter *rate.Limiter
 	listen    string
 	logLevel  slog.Level
 }
@@ -157,8 +168,20 @@ func (c *config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("servicenow", c.sn.url), slog.String("auth_method", c.sn.auth), slog.String("username", c.sn.username),
 		slog.String("stackflow", c.sf.baseURL), slog.Bool("webhooks", c.sf.webhookSecret.IsSet()),
-		slog.String("state_path", c.statePath), slog.String("listen_address", c.listen),
+		slog.String("state", c.stateName()), slog.String("listen_address", c.listen),
 	)
+}
+
+// stateName says where the state is kept, without the connection string.
+func (c *config) stateName() string {
+	if c.pgURL.IsSet() {
+		schema := c.pgSchema
+		if schema == "" {
+			schema = "snowsync"
+		}
+		return "postgresql (schema " + schema + ")"
+	}
+	return c.statePath
 }
 
 // problem is one invalid setting, named by its path in the YAML file.
@@ -446,8 +469,18 @@ func (v *validator) check(fc *fileConfig, ov overrides) *config {
 	if ov.statePath != "" {
 		c.statePath = ov.statePath
 	}
-	if fi, err := os.Stat(filepath.Dir(c.statePath)); err != nil || !fi.IsDir() {
-		v.add("state_path", "the directory of %s does not exist", c.statePath)
+	c.pgURL = v.secretOf("state_postgres_url", fc.StatePostgresURL, fc.StatePostgresURLEnv, fc.StatePostgresURLFile, false, "")
+	c.pgSchema = fc.StatePostgresSchema
+	switch {
+	case c.pgURL.IsSet() && fc.StatePath != "":
+		v.add("state_path", "give state_path (one daemon, a bbolt file) or state_postgres_url_env / _file (several daemons sharing PostgreSQL), not both")
+	case c.pgSchema != "" && !c.pgURL.IsSet() && fc.StatePostgresURLEnv == "" && fc.StatePostgresURLFile == "":
+		v.add("state_postgres_schema", "needs state_postgres_url_env or state_postgres_url_file")
+	case c.pgURL.IsSet():
+	default:
+		if fi, err := os.Stat(filepath.Dir(c.statePath)); err != nil || !fi.IsDir() {
+			v.add("state_path", "the directory of %s does not exist", c.statePath)
+		}
 	}
 	c.listen = fc.ListenAddress
 	if ov.listen != "" {

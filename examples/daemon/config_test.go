@@ -146,3 +146,29 @@ func TestCommandLineErrors(t *testing.T) {
 	assert.Equal(t, 2, run(context.Background(), []string{"extra"}, env(nil), &stdout, &stderr))
 	assert.Contains(t, stderr.String(), "unexpected arguments")
 }
+
+func TestPostgreSQLStateIsCheckedToo(t *testing.T) {
+	dir := t.TempDir()
+	base := `
+servicenow: {instance_url: "https://acme.service-now.com", auth_method: basic_auth, username: svc, password_env: PW}
+stackflow: {base_url: "https://acme.stackflow-tech.com/prod/api", token_env: TOK}
+`
+	write := func(extra string) string {
+		p := filepath.Join(dir, "c.yaml")
+		require.NoError(t, os.WriteFile(p, []byte(base+extra), 0o600))
+		return p
+	}
+	vars := map[string]string{"PW": "pw", "TOK": "tok", "DB": "postgres://snowsync:db-pass-0077@db:5432/ops"}
+	c, err := loadConfig(write("state_postgres_url_env: DB\n"), env(vars), overrides{})
+	require.NoError(t, err)
+	assert.Equal(t, vars["DB"], c.pgURL.Value())
+	assert.Equal(t, "postgresql (schema snowsync)", c.stateName())
+
+	_, err = loadConfig(write("state_postgres_url_env: DB\nstate_path: x.db\n"), env(vars), overrides{})
+	require.ErrorContains(t, err, "state_path: give state_path (one daemon, a bbolt file) or state_postgres_url_env")
+	_, err = loadConfig(write("state_postgres_url: postgres://snowsync:db-pass-0077@db/ops\n"), env(vars), overrides{})
+	require.ErrorContains(t, err, "state_postgres_url: a secret must not be written in the configuration file")
+	assert.NotContains(t, err.Error(), "db-pass-0077")
+	_, err = loadConfig(write("state_postgres_schema: tenant_acme\n"), env(vars), overrides{})
+	require.ErrorContains(t, err, "state_postgres_schema: needs state_postgres_url_env")
+}

@@ -24,12 +24,14 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/stackflow-tech/snowsync/examples/internal/demo"
+	"github.com/stackflow-tech/snowsync/internal/pgtest"
 	"github.com/stackflow-tech/snowsync/servicenow/servicenowtest"
 	"github.com/stackflow-tech/snowsync/stackflow/stackflowtest"
 	"github.com/stackflow-tech/snowsync/syncer/boltstore"
+	"github.com/stackflow-tech/snowsync/syncer/pgstore"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(pgtest.Main(m)) }
 
 // syncBuffer is an io.Writer the daemon and the test share.
 type syncBuffer struct {
@@ -357,4 +359,44 @@ func TestDaemonOnceRunsEveryTableAndExits(t *testing.T) {
 		assert.Empty(t, r.ExternalID, "and none went there")
 	}
 	assert.NotContains(t, stdout.String(), "listening", "-once serves nothing")
+}
+
+func TestDaemonsShareTheirStateInPostgreSQL(t *testing.T) {
+	db := pgtest.Database(t)
+	f := startFakes(t)
+	path, _ := configFor(t, f, "state_postgres_url_env: SNOWSYNC_DB\nstate_postgres_schema: tenant_acme\n")
+	// The state goes to PostgreSQL instead of the bbolt file.
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, []byte(regexp.MustCompile(`(?m)^state_path: .*$`).ReplaceAllString(string(b), "")), 0o600))
+	getenv := env(map[string]string{"SN_PASSWORD": snPassword, "SF_TOKEN": sfToken, "SNOWSYNC_DB": db})
+
+	var stdout, stderr syncBuffer
+	code := run(context.Background(), []string{"-config", path, "-once"}, getenv, &stdout, &stderr)
+	require.Equal(t, 0, code, stderr.String())
+	n, err := f.sf.Count(stackflowtest.CMDBCIs, false)
+	require.NoError(t, err)
+	assert.Equal(t, len(f.sn.Records("cmdb_ci")), n, "every CI synced")
+	assert.NotContains(t, stderr.String()+stdout.String(), db, "the connection string (with its password) is never logged")
+
+	st, err := pgstore.Open(context.Background(), db, pgstore.WithSchema("tenant_acme"))
+	require.NoError(t, err)
+	defer st.Close()
+	stats, err := st.Stats(context.Background())
+	require.NoError(t, err)
+	pairs := int64(-1)
+	for _, ts := range stats.Tables {
+		if ts.Name == "pairs" {
+			pairs = ts.Rows
+		}
+	}
+	assert.GreaterOrEqual(t, pairs, int64(n), "the pairs are in PostgreSQL")
+
+	// A second run on the same database finds everything synced.
+	stdout = syncBuffer{}
+	code = run(context.Background(), []string{"-config", path, "-once"}, getenv, &stdout, &stderr)
+	require.Equal(t, 0, code, stderr.String())
+	n2, err := f.sf.Count(stackflowtest.CMDBCIs, false)
+	require.NoError(t, err)
+	assert.Equal(t, n, n2, "nothing created twice")
 }

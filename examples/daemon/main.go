@@ -53,6 +53,7 @@ import (
 	"github.com/stackflow-tech/snowsync/stackflow/stackflowtest"
 	"github.com/stackflow-tech/snowsync/syncer"
 	"github.com/stackflow-tech/snowsync/syncer/boltstore"
+	"github.com/stackflow-tech/snowsync/syncer/pgstore"
 )
 
 func main() {
@@ -124,12 +125,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return 0
 }
 
+// openStore opens the state: PostgreSQL when the configuration names a
+// database (several daemons share it and spread the tables among them),
+// else the bbolt file (one daemon per file).
+func openStore(ctx context.Context, cfg *config) (syncer.Store, error) {
+	if cfg.pgURL.IsSet() {
+		var opts []pgstore.Option
+		if cfg.pgSchema != "" {
+			opts = append(opts, pgstore.WithSchema(cfg.pgSchema))
+		}
+		return pgstore.Open(ctx, cfg.pgURL.Value(), opts...)
+	}
+	return boltstore.Open(cfg.statePath)
+}
+
 // serve builds the syncer from cfg and runs it (and the HTTP server) until
 // ctx ends; with once it runs one cycle of every table instead. onListen,
 // when set, is called with the address once the server listens.
 func serve(ctx context.Context, cfg *config, once bool, log *slog.Logger, stdout io.Writer, onListen func(net.Addr)) error {
 	log.LogAttrs(ctx, slog.LevelInfo, "starting", slog.Any("config", cfg))
-	store, err := boltstore.Open(cfg.statePath)
+	store, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -138,12 +153,18 @@ func serve(ctx context.Context, cfg *config, once bool, log *slog.Logger, stdout
 			log.LogAttrs(ctx, slog.LevelError, "closing the state file", slog.String("error", err.Error()))
 		}
 	}()
+	cfg.snLimiter = rate.NewLimiter(cfg.sn.limit, cfg.sn.burst)
 	sn, sf, err := clients(cfg, log)
 	if err != nil {
 		return err
 	}
 	sc := cfg.sync
 	sc.ServiceNow, sc.StackFlow, sc.Store, sc.Logger = sn, sf, store, log
+	if cfg.pgURL.IsSet() {
+		// Daemons sharing PostgreSQL split the instance's rate limit by
+		// their share of the tables.
+		sc.ServiceNowBudget = &syncer.RateBudget{Limiter: cfg.snLimiter, Rate: cfg.sn.limit}
+	}
 	met := newMetrics()
 	sc.Observer = met
 	s, err := syncer.New(sc)
@@ -219,7 +240,7 @@ func clients(cfg *config, log *slog.Logger) (*servicenow.Client, *stackflow.Clie
 		auth = servicenow.WithOAuth(oc)
 	}
 	sn, err := servicenow.NewClient(cfg.sn.url, auth, servicenow.WithLogger(log),
-		servicenow.WithRateLimiter(rate.NewLimiter(cfg.sn.limit, cfg.sn.burst)), servicenow.WithUserAgent("snowsync-daemon"))
+		servicenow.WithRateLimiter(cfg.snLimiter), servicenow.WithUserAgent("snowsync-daemon"))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -55,3 +55,33 @@ func TestHeartbeatListsTheLiveReplicas(t *testing.T) {
 	_, err = a.Heartbeat(ctx, "replica-a", 0)
 	assert.ErrorIs(t, err, ErrInvalid)
 }
+
+// BenchmarkReplicasUnderRateLimit syncs a backlog of 4 tables with 1 and
+// 3 replicas when ServiceNow's rate limit is the bound:
+//
+//	go test -run '^$' -bench ReplicasUnderRateLimit -benchtime 1x ./syncer/pgstore/
+func BenchmarkReplicasUnderRateLimit(b *testing.B) {
+	db := testDB(b)
+	for _, c := range []struct {
+		name     string
+		replicas int
+		split    replicatest.Split
+	}{
+		{"1-replica", 1, replicatest.SplitWhole},
+		{"3-replicas-budget-by-tables", 3, replicatest.SplitByTables},
+		{"3-replicas-evenly", 3, replicatest.SplitEvenly},
+		{"3-replicas-whole-each", 3, replicatest.SplitWhole},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				schema := newSchema()
+				res := replicatest.Throughput(b, func() syncer.Store { return openStore(b, db, WithSchema(schema)) },
+					replicatest.ThroughputConfig{Replicas: c.replicas, PerTable: 1000, Limit: 10, PageSize: 50, Split: c.split})
+				b.ReportMetric(res.RecordsPerSecond(), "records/s")
+				b.ReportMetric(float64(res.SNRequests)/res.Elapsed.Seconds(), "sn-req/s")
+				b.ReportMetric(float64(res.SNRateLimited), "sn-429s")
+				b.Logf("%s: %s", c.name, res)
+			}
+		})
+	}
+}
