@@ -82,6 +82,19 @@
 // syncer/boltstore (embedded, the default) and syncer/pgstore (several
 // replicas) are durable. syncer/storetest is the conformance suite.
 //
+// # Replicas
+//
+// Every write to the state is fenced by the lease of its table, so a table
+// has one writer however many processes run. With a store several
+// processes share (one that implements Replicas, as pgstore does), Run
+// deals the tables among the live replicas, hands them over at page
+// boundaries when replicas come and go, and takes over a dead replica's
+// tables once its leases expire; before every write to ServiceNow or
+// StackFlow a run checks its lease on the local monotonic clock.
+// Config.ServiceNowBudget splits the instance's request rate by each
+// replica's share of the tables. syncer/replicatest holds the scenarios
+// (spread, takeover, pause, graceful stop) a shared store must pass.
+//
 // # Reporting
 //
 // Every run returns a Report (per direction: fetched, created, updated,

@@ -112,25 +112,31 @@ func newWorld(t *testing.T) *world {
 	})...)
 	require.NoError(t, err)
 
-	stop := make(chan struct{})
+	w.stopTick = runClock(clock, 20*time.Millisecond, time.Second)
+	t.Cleanup(w.stopTick)
+	return w
+}
+
+// runClock advances clock by step every tick until the returned stop is
+// called (more than once is fine).
+func runClock(clock *testserver.ManualClock, every, step time.Duration) (stop func()) {
+	quit := make(chan struct{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		tk := time.NewTicker(20 * time.Millisecond)
+		tk := time.NewTicker(every)
 		defer tk.Stop()
 		for {
 			select {
-			case <-stop:
+			case <-quit:
 				return
 			case <-tk.C:
-				clock.Advance(time.Second)
+				clock.Advance(step)
 			}
 		}
 	}()
 	var once sync.Once
-	w.stopTick = func() { once.Do(func() { close(stop); <-done }) }
-	t.Cleanup(w.stopTick)
-	return w
+	return func() { once.Do(func() { close(quit); <-done }) }
 }
 
 func rows(n int, f func(i int) map[string]any) []map[string]any {

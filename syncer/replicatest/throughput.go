@@ -84,22 +84,7 @@ func Throughput(tb testing.TB, open func() syncer.Store, cfg ThroughputConfig) T
 		tb.Fatal(err)
 	}
 	clock.Advance(time.Minute)
-	stopTick := make(chan struct{})
-	tickDone := make(chan struct{})
-	go func() {
-		defer close(tickDone)
-		tk := time.NewTicker(100 * time.Millisecond)
-		defer tk.Stop()
-		for {
-			select {
-			case <-stopTick:
-				return
-			case <-tk.C:
-				clock.Advance(100 * time.Millisecond)
-			}
-		}
-	}()
-	defer func() { close(stopTick); <-tickDone }()
+	defer runClock(clock, 100*time.Millisecond, 100*time.Millisecond)()
 
 	perClient := rate.Limit(cfg.Limit)
 	if cfg.Split == SplitEvenly {
