@@ -498,6 +498,31 @@ func (r *tableRun) linkToSF(ctx context.Context, o *pageOut, it snItem, hit stac
 	if err != nil {
 		return err
 	}
+	// The StackFlow record may be another ServiceNow record's twin already
+	// (a record copied with its correlation_id, say): two pairs must never
+	// share it.
+	other := ""
+	for _, p := range o.pairs {
+		if p.SFID == sf.meta.id && p.SNID != it.sn.meta.id {
+			other = p.SNID
+		}
+	}
+	if other == "" {
+		var taken *Pair
+		if err := r.s.store.View(ctx, func(tx ReadTx) error {
+			var err error
+			taken, err = tx.PairBySF(r.table(), sf.meta.id)
+			return err
+		}); err != nil {
+			return err
+		}
+		if taken != nil && taken.SNID != it.sn.meta.id {
+			other = taken.SNID
+		}
+	}
+	if other != "" {
+		return classified{fmt.Errorf("duplicate correlation: StackFlow %s is already paired with ServiceNow %s, and %s points at it too (correlation_id); clear the correlation of one of them", sf.meta.id, other, it.sn.meta.id), classPermanent}
+	}
 	origin := "servicenow"
 	if sf.meta.source == "stackflow" {
 		origin = "stackflow"

@@ -281,3 +281,30 @@ func TestTicketsWithACIWhenTheCMDBIsNotSynced(t *testing.T) {
 	rep = e2.sync("incident")
 	assert.Equal(t, 1, rep.ToStackFlow.Deferred, rep.String())
 }
+
+func TestTwoServiceNowRecordsNeverPairWithOneStackFlowRecord(t *testing.T) {
+	e := newEnv(t, nil)
+	x, err := e.sf.Create("incidents", map[string]any{"title": "Printer on fire", "state": "new"}, "agent.smith")
+	require.NoError(t, err)
+	e.sync("incident")
+	var a servicenowtest.Record
+	for _, r := range e.sn.Records("incident") {
+		a = r
+	}
+	// Someone clears the StackFlow record's external_id, and someone copies
+	// the ServiceNow incident with its correlation.
+	_, err = e.sf.Update("incidents", x.ID, map[string]any{"external_id": nil}, "agent.smith")
+	require.NoError(t, err)
+	b, err := e.sn.Insert("incident", map[string]string{"short_description": "Printer on fire (copy)", "correlation_id": x.ID, "correlation_display": "StackFlow"})
+	require.NoError(t, err)
+
+	rep := e.sync("incident")
+	require.NoError(t, rep.Err, "one bad record does not stop the table")
+	assert.Equal(t, 1, rep.ToStackFlow.DeadLettered, rep.String())
+	dlq, err := e.s.DLQ(context.Background(), "incident")
+	require.NoError(t, err)
+	require.Len(t, dlq, 1)
+	assert.Equal(t, b["sys_id"], dlq[0].SourceID)
+	assert.True(t, dlq[0].Permanent)
+	assert.Contains(t, dlq[0].LastError, "already paired with ServiceNow "+a["sys_id"])
+}
