@@ -122,16 +122,20 @@ func (s *Service[T, B]) BulkUpsert(ctx context.Context, records []B, opts *BulkU
 
 	var last *Response
 	for bi, b := range batches {
-		bodies := make([]json.RawMessage, len(b.items))
+		// The records are encoded already (compact, valid JSON): join them.
+		n := len(`{"records":[]}`)
+		for _, p := range b.items {
+			n += len(p.body) + 1
+		}
+		data := make([]byte, 0, n)
+		data = append(data, `{"records":[`...)
 		for j, p := range b.items {
-			bodies[j] = p.body
+			if j > 0 {
+				data = append(data, ',')
+			}
+			data = append(data, p.body...)
 		}
-		data, err := json.Marshal(struct {
-			Records []json.RawMessage `json:"records"`
-		}{bodies})
-		if err != nil {
-			return results[:b.first], last, &BulkUpsertError{Batch: bi, Batches: len(batches), First: b.first, Last: b.last, Err: err}
-		}
+		data = append(data, "]}"...)
 		key, err := newIdempotencyKey()
 		if err != nil {
 			return results[:b.first], last, &BulkUpsertError{Batch: bi, Batches: len(batches), First: b.first, Last: b.last, Err: err}
@@ -175,27 +179,49 @@ func encodeUpsert[B input](rec B) (json.RawMessage, error) {
 	return rec.encode()
 }
 
+// bulkResultHead is one bulk-upsert result without its record.
+type bulkResultHead struct {
+	Index  *int         `json:"index"`
+	ID     *string      `json:"id"`
+	Status UpsertStatus `json:"status"`
+	Error  *RecordError `json:"error"`
+}
+
 // decodeBulkResults reads {"results": [...]} and returns one result per
 // record of the request, in request order.
 func decodeBulkResults[T any](r io.Reader, n int, skipRecords bool) ([]BulkUpsertResult[T], error) {
-	var body struct {
-		Results []struct {
-			Index  *int            `json:"index"`
-			ID     *string         `json:"id"`
-			Status UpsertStatus    `json:"status"`
-			Error  *RecordError    `json:"error"`
-			Record json.RawMessage `json:"record"`
-		} `json:"results"`
+	var heads []bulkResultHead
+	var records []json.RawMessage // nil when skipping: the decoder skips them, copying nothing
+	if skipRecords {
+		var body struct {
+			Results []bulkResultHead `json:"results"`
+		}
+		if err := decodeJSON(r, &body); err != nil {
+			return nil, err
+		}
+		heads = body.Results
+	} else {
+		var body struct {
+			Results []struct {
+				bulkResultHead
+				Record json.RawMessage `json:"record"`
+			} `json:"results"`
+		}
+		if err := decodeJSON(r, &body); err != nil {
+			return nil, err
+		}
+		heads = make([]bulkResultHead, len(body.Results))
+		records = make([]json.RawMessage, len(body.Results))
+		for i, res := range body.Results {
+			heads[i], records[i] = res.bulkResultHead, res.Record
+		}
 	}
-	if err := decodeJSON(r, &body); err != nil {
-		return nil, err
-	}
-	if len(body.Results) != n {
-		return nil, fmt.Errorf("the answer holds %d results for %d records", len(body.Results), n)
+	if len(heads) != n {
+		return nil, fmt.Errorf("the answer holds %d results for %d records", len(heads), n)
 	}
 	out := make([]BulkUpsertResult[T], n)
 	seen := make([]bool, n)
-	for _, res := range body.Results {
+	for ri, res := range heads {
 		if res.Index == nil || *res.Index < 0 || *res.Index >= n || seen[*res.Index] {
 			return nil, errors.New("the answer's result indexes do not match the records sent")
 		}
@@ -204,8 +230,8 @@ func decodeBulkResults[T any](r io.Reader, n int, skipRecords bool) ([]BulkUpser
 		o := BulkUpsertResult[T]{Status: res.Status, ID: deref(res.ID)}
 		switch res.Status {
 		case UpsertCreated, UpsertUpdated, UpsertUnchanged:
-			if !skipRecords && len(res.Record) > 0 && !bytes.Equal(bytes.TrimSpace(res.Record), []byte("null")) {
-				rec, err := decodeRecord[T](bytes.NewReader(res.Record))
+			if !skipRecords && len(records[ri]) > 0 && !bytes.Equal(bytes.TrimSpace(records[ri]), []byte("null")) {
+				rec, err := decodeRecord[T](bytes.NewReader(records[ri]))
 				if err != nil {
 					return nil, fmt.Errorf("result %d: %w", i, err)
 				}

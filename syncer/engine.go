@@ -291,7 +291,13 @@ func (r *tableRun) loopBroken(p *Pair) bool {
 }
 
 // noteWrite records a sync write on a pair (bounded to the loop window).
+// A one-way table cannot loop (nothing it writes comes back), so its pairs
+// keep no write times: a large CMDB's state stays small.
 func (r *tableRun) noteWrite(p *Pair) {
+	if r.oneWay() {
+		p.Writes = nil
+		return
+	}
 	kept := p.Writes[:0]
 	for _, t := range p.Writes {
 		if r.now.Sub(t) <= r.s.cfg.LoopWindow {

@@ -170,12 +170,16 @@ func (r *tableRun) scanDeletes(ctx context.Context) error {
 			pairs[row.key] = nil // one delete per record
 		}
 	}
-	total, err := r.countPairs(ctx)
-	if err != nil {
-		return err
-	}
-	if limit := r.massDeleteLimit(total); len(victims) > limit {
-		return &MassDeleteError{Table: r.table(), Deletes: len(victims), Pairs: total, Limit: limit}
+	// The limit is at least MassDeleteMin: below it no count is needed
+	// (counting walks every pair of the table).
+	if len(victims) > r.s.cfg.MassDeleteMin {
+		total, err := r.countPairs(ctx)
+		if err != nil {
+			return err
+		}
+		if limit := r.massDeleteLimit(total); len(victims) > limit {
+			return &MassDeleteError{Table: r.table(), Deletes: len(victims), Pairs: total, Limit: limit}
+		}
 	}
 	o := newPageOut(stream, false)
 	if err := r.applyDeletes(ctx, o, victims); err != nil {

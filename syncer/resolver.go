@@ -42,8 +42,19 @@ func (r *resolver) prefetch(recs []servicenow.Record) error {
 	}
 	found := map[string]string{}
 	err := r.s.store.View(r.ctx, func(tx ReadTx) error {
-		for table, ids := range byTable {
-			for _, id := range ids {
+		ids, fast := tx.(SFIDReader)
+		for table, snIDs := range byTable {
+			if fast {
+				got, err := ids.SFIDsBySN(table, snIDs)
+				if err != nil {
+					return err
+				}
+				for id, sfID := range got {
+					found[table+"\x00"+id] = sfID
+				}
+				continue
+			}
+			for _, id := range snIDs {
 				p, err := tx.PairBySN(table, id)
 				if err != nil {
 					return err

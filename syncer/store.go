@@ -96,6 +96,16 @@ type ReadTx interface {
 	Conflicts(table string, limit int) ([]Conflict, error)
 }
 
+// SFIDReader is implemented by a ReadTx that can read the StackFlow ids
+// of many pairs at once without decoding them whole: the resolver looks up
+// the CIs of every relationship and ticket it syncs, a page at a time, and
+// uses it when it is there.
+type SFIDReader interface {
+	// SFIDsBySN returns the StackFlow id of each pair (table, snID) that
+	// exists and has one, keyed by snID.
+	SFIDsBySN(table string, snIDs []string) (map[string]string, error)
+}
+
 // Tx reads and writes sync state inside Store.Update.
 type Tx interface {
 	ReadTx
@@ -187,10 +197,10 @@ type Pair struct {
 	// the hash of the ServiceNow side (no merge ever needs its values),
 	// which keeps a large CMDB's state small.
 	HashSN    string    `json:"hash_sn,omitempty"`
-	VerSN     int64     `json:"ver_sn"`
-	VerSF     int64     `json:"ver_sf"`
-	UpdatedSN time.Time `json:"updated_sn"`
-	UpdatedSF time.Time `json:"updated_sf"`
+	VerSN     int64     `json:"ver_sn,omitzero"`
+	VerSF     int64     `json:"ver_sf,omitzero"`
+	UpdatedSN time.Time `json:"updated_sn,omitzero"`
+	UpdatedSF time.Time `json:"updated_sf,omitzero"`
 	// Origin is the side the record was first created on: "servicenow" or
 	// "stackflow".
 	Origin string `json:"origin"`
@@ -203,8 +213,8 @@ type Pair struct {
 	// change.
 	Pending     *PendingWrite `json:"pending,omitempty"`
 	Tombstone   *Tombstone    `json:"tombstone,omitempty"`
-	FirstSynced time.Time     `json:"first_synced"`
-	LastSynced  time.Time     `json:"last_synced"`
+	FirstSynced time.Time     `json:"first_synced,omitzero"`
+	LastSynced  time.Time     `json:"last_synced,omitzero"`
 	// Writes are the times of recent sync writes to either side, for the
 	// loop breaker (bounded).
 	Writes []time.Time `json:"writes,omitempty"`

@@ -26,7 +26,10 @@ type tx struct {
 	streams, pairs, idxSF, dlq, dlqDue, intents, conflicts *bolt.Bucket
 }
 
-var _ syncer.Tx = (*tx)(nil)
+var (
+	_ syncer.Tx         = (*tx)(nil)
+	_ syncer.SFIDReader = (*tx)(nil)
+)
 
 func newTx(btx *bolt.Tx, writable bool) (*tx, error) {
 	t := &tx{writable: writable}
@@ -46,6 +49,7 @@ func newTx(btx *bolt.Tx, writable bool) (*tx, error) {
 		// times, conflict sequences) pack pages fuller than bbolt's 50%
 		// default; the fill percent lives on this transaction's handle.
 		t.idxSF.FillPercent = 0.9
+		t.pairs.FillPercent = 0.9 // a first load writes sys_ids in order within each second
 		t.dlqDue.FillPercent = 0.9
 		t.conflicts.FillPercent = 0.9
 	}
@@ -161,6 +165,36 @@ func (t *tx) PairBySN(table, snID string) (*syncer.Pair, error) {
 		return nil, nil
 	}
 	return decode[syncer.Pair]("pair", k, v)
+}
+
+// SFIDsBySN implements syncer.SFIDReader: it decodes only the StackFlow
+// ids.
+func (t *tx) SFIDsBySN(table string, snIDs []string) (map[string]string, error) {
+	if err := t.usable(); err != nil {
+		return nil, err
+	}
+	if err := checkID("SFIDsBySN", "table", table); err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(snIDs))
+	for _, id := range snIDs {
+		if err := checkID("SFIDsBySN", "ServiceNow id", id); err != nil {
+			return nil, err
+		}
+		k := key2(table, id)
+		v := t.pairs.Get(k)
+		if v == nil {
+			continue
+		}
+		sfID, err := oldSFID(k, v)
+		if err != nil {
+			return nil, err
+		}
+		if sfID != "" {
+			out[id] = sfID
+		}
+	}
+	return out, nil
 }
 
 // PairBySF implements syncer.ReadTx, through the idx_sf index.
@@ -295,7 +329,7 @@ func (t *tx) PutPair(p *syncer.Pair) error {
 			return fmt.Errorf("%w: StackFlow id %s of %s is already paired with %s", syncer.ErrDuplicatePair, p.SFID, p.Table, holder)
 		}
 	}
-	v, err := encode("pair "+string(k), p)
+	v, err := encode("pair "+string(k), msPair(p))
 	if err != nil {
 		return err
 	}
@@ -311,6 +345,23 @@ func (t *tx) PutPair(p *syncer.Pair) error {
 		return t.put(t.idxSF, ik, []byte(p.SNID))
 	}
 	return nil
+}
+
+// msPair returns p with its own times cut to milliseconds (as the Store
+// contract allows): shorter to store, and sync times need no more.
+func msPair(p *syncer.Pair) *syncer.Pair {
+	c := *p
+	c.FirstSynced = c.FirstSynced.Truncate(time.Millisecond)
+	c.LastSynced = c.LastSynced.Truncate(time.Millisecond)
+	c.UpdatedSN = c.UpdatedSN.Truncate(time.Millisecond)
+	c.UpdatedSF = c.UpdatedSF.Truncate(time.Millisecond)
+	if len(c.Writes) > 0 {
+		c.Writes = make([]time.Time, len(p.Writes))
+		for i, w := range p.Writes {
+			c.Writes[i] = w.Truncate(time.Millisecond)
+		}
+	}
+	return &c
 }
 
 // DeletePair implements syncer.Tx, and drops the pair's idx_sf entry.

@@ -35,6 +35,7 @@ type queries struct {
 
 	stream, putStream                               string
 	pairBySN, pairBySF, pairsPage, countPairs       string
+	sfIDsBySN                                       string
 	putPairs, deletePair                            string
 	dlqEntry, dueDLQ, dlqEntries, putDLQ, deleteDLQ string
 	claimDueDLQ                                     string
@@ -95,6 +96,7 @@ ORDER BY 1`,
 	RETURNING 1`),
 
 		pairBySN:   `SELECT ` + pairColumns + ` FROM {s}.pairs WHERE tbl = $1 AND sn_id = $2`,
+		sfIDsBySN:  `SELECT sn_id, sf_id FROM {s}.pairs WHERE tbl = $1 AND sn_id = ANY($2::text[]) AND sf_id <> ''`,
 		pairBySF:   `SELECT ` + pairColumns + ` FROM {s}.pairs WHERE tbl = $1 AND sf_id = $2 AND sf_id <> ''`,
 		pairsPage:  `SELECT ` + pairColumns + ` FROM {s}.pairs WHERE tbl = $1 AND sn_id > $2 ORDER BY sn_id LIMIT $3`,
 		countPairs: `SELECT count(*) FROM {s}.pairs WHERE tbl = $1`,
@@ -198,7 +200,7 @@ ORDER BY c.next_attempt, c.source_id`,
 
 	for _, p := range []*string{
 		&q.acquireLease, &q.leaseHolder, &q.releaseLease, &q.lockLease, &q.heartbeat, &q.leave,
-		&q.stream, &q.putStream, &q.pairBySN, &q.pairBySF, &q.pairsPage, &q.countPairs, &q.putPairs, &q.deletePair,
+		&q.stream, &q.putStream, &q.pairBySN, &q.sfIDsBySN, &q.pairBySF, &q.pairsPage, &q.countPairs, &q.putPairs, &q.deletePair,
 		&q.dlqEntry, &q.dueDLQ, &q.dlqEntries, &q.putDLQ, &q.deleteDLQ, &q.claimDueDLQ,
 		&q.intent, &q.putIntent, &q.deleteIntent, &q.conflicts, &q.addConflict, &q.stats,
 	} {

@@ -34,6 +34,8 @@ const pairsPageSize = 500
 // PutPair batches: consecutive puts are written by one statement (see
 // flush) when anything else is called on the transaction, when the batch
 // is full, or before the commit.
+var _ syncer.SFIDReader = (*tx)(nil)
+
 type tx struct {
 	s        *Store
 	ctx      context.Context
@@ -288,6 +290,41 @@ func (t *tx) PairBySN(table, snID string) (*syncer.Pair, error) {
 		return nil, err
 	}
 	return t.pairRead("read pair "+table+"/"+snID, t.s.q.pairBySN, table, snID)
+}
+
+// SFIDsBySN implements syncer.SFIDReader: one query for all of snIDs.
+func (t *tx) SFIDsBySN(table string, snIDs []string) (map[string]string, error) {
+	if err := t.usable(); err != nil {
+		return nil, err
+	}
+	if err := checkID("SFIDsBySN", "table", table); err != nil {
+		return nil, err
+	}
+	for _, id := range snIDs {
+		if err := checkID("SFIDsBySN", "ServiceNow id", id); err != nil {
+			return nil, err
+		}
+	}
+	out := make(map[string]string, len(snIDs))
+	if len(snIDs) == 0 {
+		return out, nil
+	}
+	rows, err := t.pgtx.Query(t.ctx, t.s.q.sfIDsBySN, table, snIDs)
+	if err != nil {
+		return nil, t.read("read StackFlow ids of "+table, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sn, sf string
+		if err := rows.Scan(&sn, &sf); err != nil {
+			return nil, t.read("read StackFlow ids of "+table, err)
+		}
+		out[sn] = sf
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.read("read StackFlow ids of "+table, err)
+	}
+	return out, nil
 }
 
 // PairBySF implements syncer.ReadTx, through the unique index on

@@ -47,6 +47,7 @@ func Run(t *testing.T, f Factory) {
 	t.Run("all or nothing", func(t *testing.T) { testAtomic(t, f) })
 	t.Run("pairs", func(t *testing.T) { testPairs(t, f) })
 	t.Run("pair uniqueness", func(t *testing.T) { testPairUniqueness(t, f) })
+	t.Run("StackFlow ids in bulk", func(t *testing.T) { testSFIDReader(t, f) })
 	t.Run("streams", func(t *testing.T) { testStreams(t, f) })
 	t.Run("dead-letter queue", func(t *testing.T) { testDLQ(t, f) })
 	t.Run("intents", func(t *testing.T) { testIntents(t, f) })
@@ -189,6 +190,49 @@ func testAtomic(t *testing.T, f Factory) {
 		assert.Nil(t, i)
 		c, _ := tx.Conflicts("incident", 10)
 		assert.Empty(t, c)
+		return nil
+	})
+}
+
+// testSFIDReader checks SFIDsBySN, for stores whose ReadTx has it, against
+// PairBySN: the resolver uses either.
+func testSFIDReader(t *testing.T, f Factory) {
+	s := open(t, f)
+	l := lease(t, s, "incident")
+	update(t, s, l, func(tx syncer.Tx) error {
+		for i := range 5 {
+			p := samplePair(i)
+			if i == 3 {
+				p.SFID = "" // not created in StackFlow yet
+			}
+			if err := tx.PutPair(p); err != nil {
+				return err
+			}
+		}
+		r, ok := tx.(syncer.SFIDReader)
+		if !ok {
+			return nil
+		}
+		// Inside the Update, the puts are visible.
+		got, err := r.SFIDsBySN("incident", []string{"sn000", "sn004"})
+		assert.Equal(t, map[string]string{"sn000": "inc_000", "sn004": "inc_004"}, got)
+		return err
+	})
+	view(t, s, func(tx syncer.ReadTx) error {
+		r, ok := tx.(syncer.SFIDReader)
+		if !ok {
+			t.Log("the store's ReadTx does not implement syncer.SFIDReader (optional): nothing to check")
+			return nil
+		}
+		got, err := r.SFIDsBySN("incident", []string{"sn001", "sn002", "sn003", "sn999"})
+		require.NoError(t, err)
+		assert.Equal(t, map[string]string{"sn001": "inc_001", "sn002": "inc_002"}, got, "no pair and no StackFlow id yet are both left out")
+		got, err = r.SFIDsBySN("problem", []string{"sn001"})
+		require.NoError(t, err)
+		assert.Empty(t, got, "per table")
+		got, err = r.SFIDsBySN("incident", nil)
+		require.NoError(t, err)
+		assert.Empty(t, got)
 		return nil
 	})
 }
