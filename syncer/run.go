@@ -24,8 +24,10 @@ import (
 // and the tables are spread evenly across the live ones, in the order of
 // their names: a replica that joins gets its share as the others finish
 // their current page, and a replica that dies stops heartbeating, so its
-// tables move once its leases expire (within LeaseTTL and a third). All
-// replicas must enable the same tables. Without Replicas, Run syncs every
+// tables move once its leases expire (within LeaseTTL and a third). It
+// waits a tenth of LeaseTTL (at most 2 s) before its first runs, for
+// replicas started with it to announce themselves. All replicas must
+// enable the same tables. Without Replicas, Run syncs every
 // table whose lease it can get, and tries a held one again every half
 // lease.
 //
