@@ -315,11 +315,19 @@ var (
 
 const (
 	lossyTime  = "StackFlow keeps milliseconds, ServiceNow whole seconds"
-	lossyTitle = "StackFlow trims titles and truncates them to 255 characters"
+	lossyTitle = "StackFlow trims titles and truncates them to 255 characters; an empty ServiceNow value is NoTitle on StackFlow"
 	lossyRisk  = "ServiceNow risk 1 (Very High) and 2 (High) are both StackFlow high, which maps back to 2"
 	lossyReq   = "several ServiceNow request states share one StackFlow state"
 	lossyLower = "StackFlow gets the value in lower case"
 )
+
+// NoTitle is the StackFlow title of a record whose ServiceNow value for
+// it (short_description, by default) is empty. StackFlow requires a
+// title and ServiceNow does not, so without it such a record could never
+// sync. It converts back to an empty value: it is never written into
+// ServiceNow, and a StackFlow title set to exactly this text clears the
+// ServiceNow field.
+const NoTitle = "(no title in ServiceNow)"
 
 func line(f string) snSpec   { return snSpec{kind: snLine, field: f} }
 func text(f string) snSpec   { return snSpec{kind: snText, field: f} }

@@ -128,7 +128,9 @@
 //   - titles and single-line fields (short_description, category, names,
 //     people, groups, choices): also trimmed, because StackFlow trims them
 //     and an untrimmed ServiceNow value would echo forever; titles are
-//     also cut to 255 code points as StackFlow does (declared lossy);
+//     also cut to 255 code points as StackFlow does (declared lossy); an
+//     empty ServiceNow title field is NoTitle on StackFlow (which requires
+//     a title), and NoTitle is empty again on its way back;
 //   - long text (description, notes, plans): not trimmed, as StackFlow;
 //   - numbers in canonical decimal ("02" and "2.0" are "2"), booleans
 //     "true"/"false" ("" is false on both sides);

@@ -398,6 +398,12 @@ func (k *key) toStackFlow(v string, r Resolver) (string, error) {
 		return k.canonSF(k.sf, out)
 	}
 	if v == "" {
+		if k.sf.kind == sfTitle {
+			// StackFlow requires a title; ServiceNow lets short_description
+			// be empty. The placeholder maps back to empty, so it is never
+			// written into ServiceNow.
+			return NoTitle, nil
+		}
 		return k.canonSF(k.sf, "")
 	}
 	switch {
@@ -463,6 +469,9 @@ func (k *key) toServiceNow(v string, r Resolver) (string, error) {
 				"add it to reverse_value_map (or value_map) in Integration Hub → ServiceNow → Field Mapping")
 		}
 		return k.canonSN(out, k.sn.field)
+	}
+	if k.sf.kind == sfTitle && v == NoTitle {
+		v = ""
 	}
 	if v == "" {
 		return k.canonSN("", k.sn.field)

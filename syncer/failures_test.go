@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/stackflow-tech/snowsync/mapping"
 	"github.com/stackflow-tech/snowsync/servicenow/servicenowtest"
 	"github.com/stackflow-tech/snowsync/stackflow"
 	"github.com/stackflow-tech/snowsync/stackflow/stackflowtest"
@@ -368,4 +369,52 @@ func TestFromIntegration(t *testing.T) {
 	hub.Filters["u_unknown"] = "x=1"
 	_, err = syncer.FromIntegration(hub)
 	require.ErrorContains(t, err, "u_unknown")
+}
+
+// ServiceNow lets short_description be empty and StackFlow requires a
+// title: such an incident syncs with mapping.NoTitle, which never travels
+// back, and a title given on either side later replaces it.
+func TestEmptyShortDescriptionSyncsWithPlaceholderTitle(t *testing.T) {
+	e := newEnv(t, nil)
+	inc, err := e.sn.Insert("incident", map[string]string{"short_description": "", "impact": "2", "urgency": "2"})
+	require.NoError(t, err)
+	id := inc["sys_id"]
+	rep := e.sync("incident")
+	assert.Equal(t, 1, rep.ToStackFlow.Created, rep.String())
+	assert.Zero(t, rep.ToStackFlow.DeadLettered, rep.String())
+	sf := e.sfByExt("incidents", id)
+	assert.Equal(t, mapping.NoTitle, sf.Fields["title"])
+	assert.Equal(t, "", e.snRec("incident", id)["short_description"], "the placeholder is not written into ServiceNow")
+
+	rep = e.sync("incident")
+	assert.Zero(t, writes(rep), "converged: %s", rep)
+
+	// An edit of another field on StackFlow flows back without the title.
+	_, err = e.sf.Update("incidents", sf.ID, map[string]any{"description": "seen by the desk"}, "agent")
+	require.NoError(t, err)
+	rep = e.sync("incident")
+	assert.Equal(t, 1, rep.ToServiceNow.Updated, rep.String())
+	got := e.snRec("incident", id)
+	assert.Equal(t, "seen by the desk", got["description"])
+	assert.Equal(t, "", got["short_description"])
+
+	// A title set on ServiceNow replaces the placeholder; clearing it there
+	// brings the placeholder back.
+	_, err = e.sn.Update("incident", id, map[string]string{"short_description": "Mail down"})
+	require.NoError(t, err)
+	e.sync("incident")
+	assert.Equal(t, "Mail down", e.sfByExt("incidents", id).Fields["title"])
+	_, err = e.sn.Update("incident", id, map[string]string{"short_description": ""})
+	require.NoError(t, err)
+	rep = e.sync("incident")
+	assert.Zero(t, rep.ToStackFlow.DeadLettered, rep.String())
+	assert.Equal(t, mapping.NoTitle, e.sfByExt("incidents", id).Fields["title"])
+
+	// A title typed on StackFlow reaches ServiceNow.
+	_, err = e.sf.Update("incidents", sf.ID, map[string]any{"title": "Printer jam"}, "agent")
+	require.NoError(t, err)
+	e.sync("incident")
+	assert.Equal(t, "Printer jam", e.snRec("incident", id)["short_description"])
+	rep = e.sync("incident")
+	assert.Zero(t, writes(rep), "converged: %s", rep)
 }
