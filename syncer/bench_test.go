@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackflow-tech/snowsync/servicenow/servicenowtest"
+	"github.com/stackflow-tech/snowsync/stackflow/stackflowtest"
 	"github.com/stackflow-tech/snowsync/syncer"
 	"github.com/stackflow-tech/snowsync/syncer/boltstore"
 )
@@ -196,4 +198,63 @@ func BenchmarkChurn(b *testing.B) {
 		b.ReportMetric(float64(rep.ToStackFlow.Echoes+rep.ToServiceNow.Echoes+rep.ToStackFlow.Unchanged+rep.ToServiceNow.Unchanged), "echoes-skipped")
 		b.StartTimer()
 	}
+}
+
+// BenchmarkFirstLoadBidirectional syncs 1,000 new incidents each way (one
+// create per record on the other side, as a bidirectional table must),
+// with every request to either fake held 5 ms, a nearby data centre's
+// round trip, at 1, 4 (the default) and 8 concurrent writes per page: the
+// records/s show how much of the latency the concurrent writes hide.
+func BenchmarkFirstLoadBidirectional(b *testing.B) {
+	const n = 1000
+	for _, writers := range []int{1, syncer.DefaultWriteConcurrency, 8} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				e := newEnvTB(b, func(c *syncer.Config) {
+					c.Tables = []syncer.TableConfig{{Table: "incident", Enabled: true}}
+					c.WriteConcurrency = writers
+				})
+				rows := make([]map[string]any, n)
+				for i := range rows {
+					rows[i] = map[string]any{"short_description": fmt.Sprintf("incident %d", i), "impact": "2", "urgency": "2", "sys_updated_on": "2026-03-01 12:00:00"}
+				}
+				if _, err := e.sn.Seed("incident", rows...); err != nil {
+					b.Fatal(err)
+				}
+				sfRows := make([]map[string]any, n)
+				for i := range sfRows {
+					sfRows[i] = map[string]any{"title": fmt.Sprintf("from StackFlow %d", i), "state": "new", "impact": 2, "urgency": 2}
+				}
+				if _, err := e.sf.Seed("incidents", sfRows...); err != nil {
+					b.Fatal(err)
+				}
+				const rtt = 5 * time.Millisecond
+				e.sn.AddFault(servicenowtest.Fault{Kind: servicenowtest.FaultDelay, Delay: rtt, Times: -1})
+				e.sf.AddFault(stackflowtest.Fault{Kind: stackflowtest.FaultDelay, Delay: rtt, Times: -1})
+				b.StartTimer()
+				start := time.Now()
+				rep := e.sync("incident")
+				el := time.Since(start)
+				b.StopTimer()
+				if rep.ToStackFlow.Created != n || rep.ToServiceNow.Created != n {
+					b.Fatalf("created %d and %d of %d each way: %s", rep.ToStackFlow.Created, rep.ToServiceNow.Created, n, rep)
+				}
+				if nSN, nSF := len(e.sn.Records("incident")), mustCount(b, e, "incidents"); nSN != 2*n || nSF != 2*n {
+					b.Fatalf("%d ServiceNow and %d StackFlow incidents, want %d each", nSN, nSF, 2*n)
+				}
+				b.ReportMetric(float64(2*n)/el.Seconds(), "records/s")
+				b.ReportMetric(float64(rep.CallsServiceNow+rep.CallsStackFlow)/(2*n), "calls/record")
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+func mustCount(b *testing.B, e *env, module string) int {
+	n, err := e.sf.Count(module, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
 }

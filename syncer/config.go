@@ -37,6 +37,7 @@ const (
 	DefaultPermanentAfter    = 24 * time.Hour // ...and permanent after a day of failures
 	DefaultConflictSkew      = 2 * time.Minute
 	DefaultMaxStreamsRunning = 2
+	DefaultWriteConcurrency  = 4
 )
 
 // Config configures a Syncer. The zero values of the optional fields take
@@ -87,6 +88,14 @@ type Config struct {
 	ReplicaID         string // lease holder name; default host-pid-random
 	LeaseTTL          time.Duration
 	MaxStreamsRunning int
+	// WriteConcurrency is how many records of a page a stream writes at
+	// once (default 4; 1 writes one at a time). Each new or changed ticket
+	// of a bidirectional table costs one or two round trips, so on a real
+	// network this, not the CPU, bounds a first load: 4 in flight make it
+	// about 4 times faster. Outcomes still commit per page, in page order,
+	// and every request still waits for the host's rate limiter. CMDB
+	// tables already write 500 records a request and gain nothing from it.
+	WriteConcurrency int
 	// ServiceNowBudget, when set, is the instance's request rate for the
 	// integration user, which replicas sharing a store (see Replicas)
 	// split: Run sets the budget's limiter (the one given to the
@@ -223,6 +232,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxStreamsRunning == 0 {
 		c.MaxStreamsRunning = DefaultMaxStreamsRunning
+	}
+	if c.WriteConcurrency == 0 {
+		c.WriteConcurrency = DefaultWriteConcurrency
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -372,6 +384,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxStreamsRunning < 1 {
 		add("MaxStreamsRunning", "must be at least 1")
+	}
+	if c.WriteConcurrency < 1 || c.WriteConcurrency > 64 {
+		add("WriteConcurrency", "must be between 1 and 64 (got %d); ServiceNow limits concurrent API transactions per node, so keep it small", c.WriteConcurrency)
 	}
 	seen := map[string]bool{}
 	enabled := 0

@@ -55,6 +55,13 @@
 // tables use bulk upserts. Relationships whose CIs have not synced yet are
 // deferred, not failed.
 //
+// A page's records are independent, so up to WriteConcurrency of them are
+// written at once (their round trips, not the CPU, bound a first load of a
+// bidirectional table); new records that may link to an existing record
+// on the other side go one at a time after them. Each record's outcome is
+// kept apart and merged in page order, and the page commits only when all
+// are done, so the committed state does not depend on the timing.
+//
 // # Failures
 //
 // A host failure (unavailable, rate limited, unauthorized) stops the run and

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stackflow-tech/snowsync/mapping"
@@ -31,6 +33,33 @@ type tableRun struct {
 	res       *resolver
 	plan      *Plan // non-nil: dry run, nothing is written anywhere
 	now       time.Time
+	// mu guards rep's lists and the lease while a page's records are
+	// written concurrently (writeEach).
+	mu sync.Mutex
+}
+
+// addError adds a line to the run's report.
+func (r *tableRun) addError(msg string) {
+	r.mu.Lock()
+	r.rep.Errors = append(r.rep.Errors, msg)
+	r.mu.Unlock()
+}
+
+// addConflicts adds conflict log entries to the run's report.
+func (r *tableRun) addConflicts(cs []Conflict) {
+	if len(cs) == 0 {
+		return
+	}
+	r.mu.Lock()
+	r.rep.Conflicts = append(r.rep.Conflicts, cs...)
+	r.mu.Unlock()
+}
+
+// currentLease is the lease the run's store writes are fenced with.
+func (r *tableRun) currentLease() Lease {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lease
 }
 
 func (r *tableRun) table() string { return r.tc.Table }
@@ -72,6 +101,89 @@ func newPageOut(stream string, toServiceNow bool) *pageOut {
 
 func (o *pageOut) event(table, source, target string, outcome Outcome, err error) {
 	o.events = append(o.events, RecordEvent{Stream: o.stream, Table: table, SourceID: source, TargetID: target, Outcome: outcome, Err: err})
+}
+
+// sub returns an empty outcome of the same stream and direction, for one
+// record written concurrently with others (see writeEach).
+func (o *pageOut) sub() *pageOut { return newPageOut(o.stream, o.src == &o.toSN) }
+
+// merge adds the outcome of one record (from sub) to the page's.
+func (o *pageOut) merge(s *pageOut) {
+	for id, p := range s.pairs {
+		o.pairs[id] = p
+	}
+	for id := range s.dlqDel {
+		o.settled(id)
+	}
+	for id, e := range s.dlqPut {
+		o.dlqPut[id] = e
+		delete(o.dlqDel, id)
+	}
+	for id := range s.intentDel {
+		o.intentDel[id] = true
+	}
+	o.conflicts = append(o.conflicts, s.conflicts...)
+	o.toSF.add(s.toSF)
+	o.toSN.add(s.toSN)
+	o.events = append(o.events, s.events...)
+}
+
+// writeEach runs write for items 0..n-1 of a page, up to
+// Config.WriteConcurrency at a time, so the round trips of independent
+// records overlap. Each item writes into its own outcome, merged into o in
+// item order once all are done, so the page commits the same outcome
+// whatever the timing. write handles a record's own failure (dead-letters
+// it) and returns only errors that stop the run; after one, items not yet
+// started are left for the next run, and the lowest-numbered error is
+// returned. Items must be independent records: none may read another's
+// outcome. A dry run writes one item at a time, in order.
+func (r *tableRun) writeEach(o *pageOut, n int, write func(o *pageOut, i int) error) error {
+	workers := r.s.cfg.WriteConcurrency
+	if r.plan != nil || workers <= 1 || n <= 1 {
+		for i := range n {
+			if err := write(o, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	subs := make([]*pageOut, n)
+	errs := make([]error, n)
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, workers)
+	for i := range n {
+		sem <- struct{}{}
+		if stop.Load() {
+			<-sem
+			break
+		}
+		subs[i] = o.sub()
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := write(subs[i], i); err != nil {
+				errs[i] = err
+				stop.Store(true)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, s := range subs {
+		if s != nil {
+			o.merge(s)
+		}
+	}
+	return firstErr(errs)
+}
+
+func firstErr(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // settled marks a source record as done: its dead-letter entry (if any) goes.
@@ -118,7 +230,7 @@ func (r *tableRun) fail(ctx context.Context, o *pageOut, sourceID string, err er
 	} else {
 		o.src.DeadLettered++
 		o.event(r.table(), sourceID, "", OutcomeDeadLettered, err)
-		r.rep.Errors = append(r.rep.Errors, fmt.Sprintf("%s %s: %s", o.stream, sourceID, e.LastError))
+		r.addError(fmt.Sprintf("%s %s: %s", o.stream, sourceID, e.LastError))
 	}
 	r.s.log.LogAttrs(ctx, slog.LevelDebug, "record failed", slog.String("stream", o.stream), slog.String("id", sourceID),
 		slog.Bool("permanent", e.Permanent), slog.Bool("deferred", e.Deferred), slog.String("error", e.LastError))
@@ -156,7 +268,7 @@ func (r *tableRun) commit(ctx context.Context, o *pageOut, update func(st *Strea
 	if err := r.renewLease(ctx); err != nil {
 		return err
 	}
-	err := r.s.store.Update(ctx, r.lease, func(tx Tx) error {
+	err := r.s.store.Update(ctx, r.currentLease(), func(tx Tx) error {
 		for _, p := range o.pairs {
 			if err := tx.PutPair(p); err != nil {
 				return err
@@ -226,7 +338,13 @@ func (r *tableRun) report(o *pageOut) {
 // finds the lease gone and writes nothing, instead of repeating what the
 // new owner did.
 func (r *tableRun) renewLease(ctx context.Context) error {
-	if r.plan != nil || r.lease.Token == 0 {
+	if r.plan != nil {
+		return nil
+	}
+	// One renewal at a time; concurrent writers of a page wait for it.
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.lease.Token == 0 {
 		return nil
 	}
 	// The local monotonic clock decides: the lease's Expires is the
@@ -311,7 +429,7 @@ func (r *tableRun) noteWrite(p *Pair) {
 func (r *tableRun) logConflicts(o *pageOut, p *Pair, cs []mapping.Conflict) {
 	entries := r.conflictEntries(p, cs)
 	o.conflicts = append(o.conflicts, entries...)
-	r.rep.Conflicts = append(r.rep.Conflicts, entries...)
+	r.addConflicts(entries)
 	o.src.Conflicts += len(entries)
 }
 

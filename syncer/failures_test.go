@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stackflow-tech/snowsync/mapping"
+	"github.com/stackflow-tech/snowsync/servicenow"
 	"github.com/stackflow-tech/snowsync/servicenow/servicenowtest"
 	"github.com/stackflow-tech/snowsync/stackflow"
 	"github.com/stackflow-tech/snowsync/stackflow/stackflowtest"
@@ -322,8 +325,9 @@ func TestLoopBreakerQuarantinesAPair(t *testing.T) {
 
 func TestConfigValidationListsEveryProblem(t *testing.T) {
 	cfg := syncer.Config{
-		PageSize:  -1,
-		SafetyLag: time.Millisecond,
+		PageSize:         -1,
+		SafetyLag:        time.Millisecond,
+		WriteConcurrency: 500,
 		Tables: []syncer.TableConfig{
 			{Table: "incident", Enabled: true, Filter: "active=true^^x=1", Interval: time.Second},
 			{Table: "incident", Enabled: true},
@@ -337,7 +341,7 @@ func TestConfigValidationListsEveryProblem(t *testing.T) {
 	for _, p := range ce.Problems {
 		fields[p.Field] = true
 	}
-	for _, f := range []string{"ServiceNow", "StackFlow", "Store", "PageSize", "SafetyLag", "filters.incident", "Tables[incident]", "Tables[incident].Interval"} {
+	for _, f := range []string{"ServiceNow", "StackFlow", "Store", "PageSize", "SafetyLag", "WriteConcurrency", "filters.incident", "Tables[incident]", "Tables[incident].Interval"} {
 		assert.True(t, fields[f], "problem for %s in %v", f, err)
 	}
 	assert.True(t, len(ce.Problems) >= 9, "every problem at once: %v", err)
@@ -415,6 +419,92 @@ func TestEmptyShortDescriptionSyncsWithPlaceholderTitle(t *testing.T) {
 	require.NoError(t, err)
 	e.sync("incident")
 	assert.Equal(t, "Printer jam", e.snRec("incident", id)["short_description"])
+	rep = e.sync("incident")
+	assert.Zero(t, writes(rep), "converged: %s", rep)
+}
+
+// inflight counts the requests of one method in flight through it, and the
+// most seen at once.
+type inflight struct {
+	next   http.RoundTripper
+	method string
+	mu     sync.Mutex
+	now    int
+	max    int
+}
+
+func (f *inflight) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method != f.method {
+		return f.next.RoundTrip(req)
+	}
+	f.mu.Lock()
+	f.now++
+	f.max = max(f.max, f.now)
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		f.now--
+		f.mu.Unlock()
+	}()
+	return f.next.RoundTrip(req)
+}
+
+// A page's records are written a few at a time (Config.WriteConcurrency),
+// never more, and the page's outcome is the same as one at a time: every
+// record once on each side, failures dead-lettered without stopping the
+// others, nothing written again on the next cycle.
+func TestPageWritesRunConcurrentlyWithTheSameOutcome(t *testing.T) {
+	const writers, n = 3, 24
+	e := newEnv(t, func(c *syncer.Config) { c.WriteConcurrency = writers; c.PageSize = 10 })
+	sfPosts := &inflight{next: e.sf.Client().Transport, method: http.MethodPost}
+	snPosts := &inflight{next: e.sn.Client().Transport, method: http.MethodPost}
+	var err error
+	e.cfg.StackFlow, err = stackflow.NewClient(e.sf.BaseURL(), stackflow.WithToken(stackflowtest.DefaultToken), stackflow.WithHTTPClient(&http.Client{Transport: sfPosts}))
+	require.NoError(t, err)
+	e.cfg.ServiceNow, err = servicenow.NewClient(e.sn.URL(), servicenow.WithBasicAuth(servicenowtest.AdminUser, servicenowtest.AdminPassword), servicenow.WithHTTPClient(&http.Client{Transport: snPosts}))
+	require.NoError(t, err)
+	e.restart()
+	// Each create is held long enough for the next ones to start.
+	e.sf.AddFault(stackflowtest.Fault{Method: http.MethodPost, Kind: stackflowtest.FaultDelay, Delay: 20 * time.Millisecond, Times: -1})
+	e.sn.AddFault(servicenowtest.Fault{Method: http.MethodPost, Kind: servicenowtest.FaultDelay, Delay: 20 * time.Millisecond, Times: -1})
+
+	var bad []string
+	for i := range n {
+		f := map[string]string{"short_description": fmt.Sprintf("inc %d", i)}
+		if i%8 == 5 {
+			f["state"] = "5" // not in the value map: dead-lettered
+		}
+		rec, err := e.sn.Insert("incident", f)
+		require.NoError(t, err)
+		if f["state"] != "" {
+			bad = append(bad, rec["sys_id"])
+		}
+		_, err = e.sf.Create("incidents", map[string]any{"title": fmt.Sprintf("from StackFlow %d", i), "state": "new"}, "agent")
+		require.NoError(t, err)
+	}
+	rep := e.sync("incident")
+	assert.Equal(t, n-len(bad), rep.ToStackFlow.Created, rep.String())
+	assert.Equal(t, len(bad), rep.ToStackFlow.DeadLettered, rep.String())
+	assert.Equal(t, n, rep.ToServiceNow.Created, rep.String())
+	assert.Len(t, rep.Errors, len(bad))
+	assert.LessOrEqual(t, sfPosts.max, writers, "never more StackFlow writes at once than WriteConcurrency")
+	assert.LessOrEqual(t, snPosts.max, writers, "never more ServiceNow writes at once than WriteConcurrency")
+	assert.Greater(t, sfPosts.max, 1, "StackFlow creates overlapped")
+	assert.Greater(t, snPosts.max, 1, "ServiceNow creates overlapped")
+
+	dlq, err := e.s.DLQ(context.Background(), "incident")
+	require.NoError(t, err)
+	var got []string
+	for _, d := range dlq {
+		got = append(got, d.SourceID)
+	}
+	assert.ElementsMatch(t, bad, got)
+	nSF, err := e.sf.Count("incidents", true)
+	require.NoError(t, err)
+	assert.Equal(t, 2*n-len(bad), nSF, "each ServiceNow incident once in StackFlow")
+	assert.Len(t, e.sn.Records("incident"), 2*n, "each StackFlow incident once in ServiceNow")
+
+	e.restart() // the committed state alone carries the outcome
 	rep = e.sync("incident")
 	assert.Zero(t, writes(rep), "converged: %s", rep)
 }

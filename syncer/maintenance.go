@@ -137,7 +137,7 @@ func (r *tableRun) scanDeletes(ctx context.Context) error {
 				if errors.Is(err, servicenow.ErrForbidden) {
 					// Reading the audit usually needs admin; reconciliation
 					// still finds deletes, only later.
-					r.rep.Errors = append(r.rep.Errors, "deletes: cannot read sys_audit_delete (grant the integration user read on it); relying on reconciliation")
+					r.addError("deletes: cannot read sys_audit_delete (grant the integration user read on it); relying on reconciliation")
 					return r.commit(ctx, newPageOut(stream, false), func(st *StreamState) { st.LastDeleteScan = r.now })
 				}
 				return err
@@ -295,7 +295,7 @@ func (r *tableRun) reconcile(ctx context.Context) error {
 		return err
 	}
 	if total >= 0 && total != len(seen) {
-		r.rep.Errors = append(r.rep.Errors, fmt.Sprintf("reconcile %s: saw %d of %d records: ACLs hide records from the integration user, which the sync cannot page past", r.table(), len(seen), total))
+		r.addError(fmt.Sprintf("reconcile %s: saw %d of %d records: ACLs hide records from the integration user, which the sync cannot page past", r.table(), len(seen), total))
 	}
 	st, err := r.streamState(ctx, stream)
 	if err != nil {
@@ -362,7 +362,7 @@ func (r *tableRun) reconcile(ctx context.Context) error {
 	r.requeue(o, missed, "reconciliation: a version the sync missed")
 	r.requeue(o, unpaired, "reconciliation: a record the sync never paired")
 	if n := len(missed) + len(unpaired) + len(gone); n > 0 {
-		r.rep.Errors = append(r.rep.Errors, fmt.Sprintf("reconcile %s repaired %d records (%d missed updates, %d missed creates, %d deletes): an earlier layer missed them", r.table(), n, len(missed), len(unpaired), len(gone)))
+		r.addError(fmt.Sprintf("reconcile %s repaired %d records (%d missed updates, %d missed creates, %d deletes): an earlier layer missed them", r.table(), n, len(missed), len(unpaired), len(gone)))
 	}
 	for _, p := range gone {
 		delete(missing, p.SNID)

@@ -205,7 +205,10 @@ func (m *model) sfEdit(t *rapid.T) {
 
 // backToSnapshot reports whether a write would set a field back to the
 // value the syncer last synced for that side: between two sweeps such an
-// edit is invisible to a state-based sync (A-B-A), by design.
+// edit is invisible to a state-based sync (A-B-A), by design. The same
+// holds for the value a write of the syncer's was carrying when it crashed
+// (the pair's pending write): after the crash, a person's edit to exactly
+// that value cannot be told from the write having landed.
 func (m *model) backToSnapshot(w humanWrite, sn servicenow.Record, sf stackflow.Record) bool {
 	var p *syncer.Pair
 	_ = m.store.View(context.Background(), func(tx syncer.ReadTx) error {
@@ -223,7 +226,17 @@ func (m *model) backToSnapshot(w humanWrite, sn servicenow.Record, sf stackflow.
 	if w.side == mapping.StackFlow {
 		snap = p.SnapSF[w.key]
 	}
-	return canonEqual(m.tm, w, sn, sf, snap)
+	if canonEqual(m.tm, w, sn, sf, snap) {
+		return true
+	}
+	if pw := p.Pending; pw != nil && pw.Written[w.key] != "" {
+		pending := pw.SN[w.key]
+		if w.side == mapping.StackFlow {
+			pending = pw.SF[w.key]
+		}
+		return canonEqual(m.tm, w, sn, sf, pending)
+	}
+	return false
 }
 
 // snCurrent returns a ServiceNow record as the syncer reads it, from the

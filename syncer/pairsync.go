@@ -167,7 +167,7 @@ func (r *tableRun) notePending(ctx context.Context, o *pageOut, p *Pair, baseSN,
 	}
 	stored := ClonePair(p)
 	stored.SnapSN, stored.SnapSF, stored.Pending = baseSN, baseSF, pw
-	err := r.s.store.Update(ctx, r.lease, func(tx Tx) error {
+	err := r.s.store.Update(ctx, r.currentLease(), func(tx Tx) error {
 		for i := range conflicts {
 			if err := tx.AddConflict(&conflicts[i]); err != nil {
 				return err
@@ -178,7 +178,7 @@ func (r *tableRun) notePending(ctx context.Context, o *pageOut, p *Pair, baseSN,
 	if err != nil {
 		return err
 	}
-	r.rep.Conflicts = append(r.rep.Conflicts, conflicts...)
+	r.addConflicts(conflicts)
 	o.src.Conflicts += len(conflicts)
 	return nil
 }

@@ -178,33 +178,49 @@ func (r *tableRun) processSFPage(ctx context.Context, o *pageOut, recs []stackfl
 		}
 		byCorr = snByField(batch, "correlation_id")
 	}
-	for _, it := range changed {
-		err := r.syncChangedToSN(ctx, o, it, current)
-		if err != nil {
-			if classOf(err) == classRun {
-				return err
-			}
-			r.fail(ctx, o, it.sf.meta.id, err)
-			continue
-		}
-		o.settleUnlessFailed(it.sf.meta.id)
-	}
-	for _, it := range fresh {
+	one := func(o *pageOut, it sfItem) error {
+		id := it.sf.meta.id
 		var err error
-		if ext := it.sf.meta.externalID; ext != "" {
+		switch ext := it.sf.meta.externalID; {
+		case it.pair != nil:
+			err = r.syncChangedToSN(ctx, o, it, current)
+		case ext != "":
 			err = r.linkByExternalID(ctx, o, it, current[ext])
-		} else {
-			err = r.createOrLinkSN(ctx, o, it, byCorr[it.sf.meta.id])
+		default:
+			err = r.createOrLinkSN(ctx, o, it, byCorr[id])
 		}
 		if err != nil {
 			if classOf(err) == classRun {
 				return err
 			}
-			r.fail(ctx, o, it.sf.meta.id, err)
-			continue
+			r.fail(ctx, o, id, err)
+			return nil
 		}
-		o.settleUnlessFailed(it.sf.meta.id)
-		o.intentDel[it.sf.meta.id] = true
+		o.settleUnlessFailed(id)
+		if it.pair == nil {
+			o.intentDel[id] = true
+		}
+		return nil
+	}
+	// Paired records and plain creates are written concurrently; records
+	// that link to an existing ServiceNow record go one at a time after
+	// them (two may name the same record; see syncToSF).
+	free := changed
+	var links []sfItem
+	for _, it := range fresh {
+		if it.sf.meta.externalID != "" || len(byCorr[it.sf.meta.id]) > 0 {
+			links = append(links, it)
+		} else {
+			free = append(free, it)
+		}
+	}
+	if err := r.writeEach(o, len(free), func(o *pageOut, i int) error { return one(o, free[i]) }); err != nil {
+		return err
+	}
+	for _, it := range links {
+		if err := one(o, it); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -322,7 +338,7 @@ func (r *tableRun) createOrLinkSN(ctx context.Context, o *pageOut, it sfItem, hi
 		return err
 	}
 	if r.plan == nil {
-		if err := r.s.store.Update(ctx, r.lease, func(tx Tx) error {
+		if err := r.s.store.Update(ctx, r.currentLease(), func(tx Tx) error {
 			prev, err := tx.Intent(o.stream, sfID)
 			if err != nil {
 				return err

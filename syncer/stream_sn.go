@@ -331,7 +331,7 @@ func (r *tableRun) syncToSF(ctx context.Context, o *pageOut, todo []snItem) erro
 	if err != nil {
 		return err
 	}
-	for _, it := range todo {
+	one := func(o *pageOut, it snItem) error {
 		id := it.sn.meta.id
 		var err error
 		if it.pair != nil {
@@ -344,9 +344,31 @@ func (r *tableRun) syncToSF(ctx context.Context, o *pageOut, todo []snItem) erro
 				return err
 			}
 			r.fail(ctx, o, id, err)
-			continue
+			return nil
 		}
 		o.settleUnlessFailed(id)
+		return nil
+	}
+	// Paired records and plain creates are independent of each other and
+	// are written concurrently. A new record that may link to an existing
+	// StackFlow record (found by external_id, or named by its
+	// correlation_id) is linked afterwards, one at a time: two of them may
+	// point at the same record, and linkToSF must see every pair made.
+	var free, links []snItem
+	for _, it := range todo {
+		if it.pair == nil && (len(found[it.sn.meta.id]) > 0 || it.sn.meta.corr != "") {
+			links = append(links, it)
+		} else {
+			free = append(free, it)
+		}
+	}
+	if err := r.writeEach(o, len(free), func(o *pageOut, i int) error { return one(o, free[i]) }); err != nil {
+		return err
+	}
+	for _, it := range links {
+		if err := one(o, it); err != nil {
+			return err
+		}
 	}
 	return nil
 }

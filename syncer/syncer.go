@@ -48,8 +48,10 @@ type Syncer struct {
 	classCache   []string
 	classCacheAt time.Time
 
-	// crashHook, set by tests, simulates a crash at named points.
+	// crashHook, set by tests, simulates a crash at named points; crashMu
+	// makes its calls one at a time (a page's writes run concurrently).
 	crashHook func(point string) error
+	crashMu   sync.Mutex
 }
 
 // tableFilter is a table's filter in its two forms: as given (the first
@@ -200,6 +202,8 @@ func (s *Syncer) crash(point string) error {
 	if s.crashHook == nil {
 		return nil
 	}
+	s.crashMu.Lock()
+	defer s.crashMu.Unlock()
 	return s.crashHook(point)
 }
 
