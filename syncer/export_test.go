@@ -10,3 +10,6 @@ var ErrCrash = errCrash
 
 // CanonHash hashes a stored snapshot the way the syncer does.
 func CanonHash(m map[string]string) string { return canonHash(m) }
+
+// Deal exposes how Run assigns tables to replicas.
+var Deal = deal

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -25,7 +27,7 @@ type MemStore struct {
 	conflicts []Conflict
 	leases    map[string]Lease
 	tokens    map[string]int64
-	replicas  map[string]time.Time // holder -> alive until
+	replicas  map[string]memReplica // by holder
 	closed    bool
 }
 
@@ -48,12 +50,12 @@ func NewMemStore() *MemStore {
 		leases:  map[string]Lease{},
 		tokens:  map[string]int64{},
 
-		replicas: map[string]time.Time{},
+		replicas: map[string]memReplica{},
 	}
 }
 
 // Heartbeat implements Replicas.
-func (s *MemStore) Heartbeat(ctx context.Context, holder string, ttl time.Duration) ([]string, error) {
+func (s *MemStore) Heartbeat(ctx context.Context, holder string, tables []string, ttl time.Duration) ([]Replica, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -63,17 +65,25 @@ func (s *MemStore) Heartbeat(ctx context.Context, holder string, ttl time.Durati
 		return nil, ErrClosed
 	}
 	now := s.now()
-	s.replicas[holder] = now.Add(ttl)
-	var live []string
-	for h, until := range s.replicas {
-		if now.Before(until) {
-			live = append(live, h)
+	ts := slices.Clone(tables)
+	slices.Sort(ts)
+	s.replicas[holder] = memReplica{until: now.Add(ttl), tables: slices.Compact(ts)}
+	var live []Replica
+	for h, r := range s.replicas {
+		if now.Before(r.until) {
+			live = append(live, Replica{Holder: h, Tables: slices.Clone(r.tables)})
 		} else {
 			delete(s.replicas, h)
 		}
 	}
-	sort.Strings(live)
+	slices.SortFunc(live, func(a, b Replica) int { return strings.Compare(a.Holder, b.Holder) })
 	return live, nil
+}
+
+// memReplica is a replica's last heartbeat.
+type memReplica struct {
+	until  time.Time
+	tables []string
 }
 
 // Leave implements Replicas.

@@ -26,10 +26,11 @@ import (
 // their current page, and a replica that dies stops heartbeating, so its
 // tables move once its leases expire (within LeaseTTL and a third). It
 // waits a tenth of LeaseTTL (at most 2 s) before its first runs, for
-// replicas started with it to announce themselves. All replicas must
-// enable the same tables. Without Replicas, Run syncs every
-// table whose lease it can get, and tries a held one again every half
-// lease.
+// replicas started with it to announce themselves. Replicas may enable
+// different tables (during a rolling change of the configuration, say):
+// each table goes to one of the replicas that enable it. Without
+// Replicas, Run syncs every table whose lease it can get, and tries a
+// held one again every half lease.
 //
 // When ctx ends, Run lets running tables stop (a page that did not finish
 // commits nothing: its records are read again next time), gives its leases
@@ -155,9 +156,10 @@ func settleTime(ttl time.Duration) time.Duration { return min(ttl/10, 2*time.Sec
 // (see Replicas).
 type spread struct {
 	s       *Syncer
-	reps    Replicas // nil: not shared, every table is ours
-	names   []string // the enabled tables, sorted
-	members []string // live replicas, sorted, as of the last heartbeat
+	reps    Replicas  // nil: not shared, every table is ours
+	names   []string  // the enabled tables, sorted
+	members []Replica // live replicas, sorted, as of the last heartbeat
+	owners  map[string]string
 }
 
 func (s *Syncer) newSpread() *spread {
@@ -172,11 +174,36 @@ func (s *Syncer) newSpread() *spread {
 
 func (sp *spread) shared() bool { return sp.reps != nil }
 
-// owner returns the replica a table belongs to among members: the sorted
-// tables dealt round the sorted replicas, so shares differ by one at most.
-func (sp *spread) owner(table string, members []string) string {
-	i, _ := slices.BinarySearch(sp.names, table)
-	return members[i%len(members)]
+// deal assigns every table some live replica enables to one of those
+// replicas: the tables in sorted order, each to the replica that enables
+// it with the fewest tables so far (the first in holder order on a tie).
+// With the same tables everywhere that is a round robin, so shares differ
+// by one at most; with different ones (a rolling change of the
+// configuration) no table is left to a replica that does not sync it.
+// Every replica computes the same result from the same heartbeats.
+func deal(members []Replica) map[string]string {
+	var all []string
+	for _, m := range members {
+		all = append(all, m.Tables...)
+	}
+	slices.Sort(all)
+	all = slices.Compact(all)
+	load := map[string]int{}
+	owners := make(map[string]string, len(all))
+	for _, t := range all {
+		best := ""
+		for _, m := range members {
+			if m.Tables != nil && !slices.Contains(m.Tables, t) {
+				continue
+			}
+			if best == "" || load[m.Holder] < load[best] {
+				best = m.Holder
+			}
+		}
+		owners[t] = best
+		load[best]++
+	}
+	return owners
 }
 
 // mine reports whether this replica should run table.
@@ -184,7 +211,7 @@ func (sp *spread) mine(table string) bool {
 	if sp.reps == nil || len(sp.members) == 0 {
 		return true
 	}
-	return sp.owner(table, sp.members) == sp.s.holder
+	return sp.owners[table] == sp.s.holder
 }
 
 // heartbeat tells the store this replica is alive and re-deals the tables
@@ -195,25 +222,31 @@ func (sp *spread) heartbeat(ctx context.Context, next map[string]time.Time, runn
 	if sp.reps == nil {
 		return
 	}
-	members, err := sp.reps.Heartbeat(ctx, sp.s.holder, sp.s.cfg.LeaseTTL)
+	members, err := sp.reps.Heartbeat(ctx, sp.s.holder, sp.names, sp.s.cfg.LeaseTTL)
 	if err != nil {
 		if ctx.Err() == nil {
 			sp.s.log.LogAttrs(ctx, slog.LevelWarn, "replica heartbeat failed", slog.String("error", err.Error()))
 		}
 		return
 	}
-	if !slices.Contains(members, sp.s.holder) {
-		members = append(members, sp.s.holder)
-		slices.Sort(members)
+	self := slices.IndexFunc(members, func(m Replica) bool { return m.Holder == sp.s.holder })
+	if self < 0 {
+		members = append(members, Replica{})
+		self = len(members) - 1
 	}
-	if slices.Equal(members, sp.members) {
+	// This replica's entry is what it is now, whatever the store kept.
+	members[self] = Replica{Holder: sp.s.holder, Tables: sp.names}
+	slices.SortFunc(members, func(a, b Replica) int { return strings.Compare(a.Holder, b.Holder) })
+	if slices.EqualFunc(members, sp.members, func(a, b Replica) bool {
+		return a.Holder == b.Holder && (a.Tables == nil) == (b.Tables == nil) && slices.Equal(a.Tables, b.Tables)
+	}) {
 		return
 	}
-	before := sp.members
-	sp.members = members
+	before, beforeOwners := sp.members, sp.owners
+	sp.members, sp.owners = members, deal(members)
 	var mine []string
 	for _, t := range sp.names {
-		was := len(before) == 0 || sp.owner(t, before) == sp.s.holder
+		was := len(before) == 0 || beforeOwners[t] == sp.s.holder
 		is := sp.mine(t)
 		if is {
 			mine = append(mine, t)

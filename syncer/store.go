@@ -37,15 +37,24 @@ type Store interface {
 
 // Replicas is implemented by stores that several processes share
 // (syncer/pgstore; MemStore for replicas in one process). With it, Run
-// spreads the tables across the live replicas, each table to one of them,
-// and moves a table when its replica leaves or dies; without it, Run syncs
-// every table whose lease it can get.
+// spreads the tables across the live replicas, each table to one of the
+// replicas that enable it, and moves a table when its replica leaves or
+// dies; without it, Run syncs every table whose lease it can get.
 type Replicas interface {
-	// Heartbeat records holder as alive for ttl from now (by the store's
-	// clock) and returns every live holder, sorted, holder included.
-	Heartbeat(ctx context.Context, holder string, ttl time.Duration) ([]string, error)
+	// Heartbeat records holder, which syncs tables, as alive for ttl from
+	// now (by the store's clock) and returns every live replica sorted by
+	// holder, holder included.
+	Heartbeat(ctx context.Context, holder string, tables []string, ttl time.Duration) ([]Replica, error)
 	// Leave removes holder from the live replicas at once (graceful stop).
 	Leave(ctx context.Context, holder string) error
+}
+
+// Replica is a live replica as its last heartbeat described it.
+type Replica struct {
+	Holder string
+	// Tables it syncs, sorted. Nil means unknown (a replica of a version
+	// that did not say): it is taken to sync every table.
+	Tables []string
 }
 
 // Lease is the right to write one group's state, with the fencing token

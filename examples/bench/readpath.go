@@ -21,7 +21,12 @@ import (
 const (
 	readRounds      = 3   // interleaved rounds; the table shows medians
 	readRatioTarget = 1.5 // client time within 1.5x of the bare decode
-	heapFlatTarget  = 1.5 // live heap at N within 1.5x of the live heap at N/10
+	heapFlatTarget  = 1.5 // live heap at N within 1.5x of the live heap at N/10...
+	// ...or grown by less than this per extra record. A live heap of a few
+	// hundred KiB (the typed walk's) is mostly the runtime's own, and a
+	// ratio of two such numbers is noise; a record kept would cost its
+	// decoded size, about 3 KB here, so 10 bytes a record is nothing kept.
+	heapFlatBytesPerRecord = 10
 	// minGCs is how many collections a walk needs for its live heap to mean
 	// something. The sampled HeapAlloc peak is shown too, but it is the
 	// highest of more samples (and GC cycles) on the longer walk, so it
@@ -190,16 +195,19 @@ func readPath(ctx context.Context, cfg config) ([]row, error) {
 	for _, label := range []string{"typed", "raw"} {
 		ps, pb := smallMed(label, peakOf), peak(label)
 		ls, lb := smallMed(label, liveOf), med(label, liveOf)
-		result := fmt.Sprintf("%s → %s; live %s → %s", mib(ps), mib(pb), mib(ls), mib(lb))
-		flat := lb <= heapFlatTarget*ls
+		extra := float64(big - small)
+		growth := (lb - ls) / extra
+		result := fmt.Sprintf("%s → %s; live %s → %s (%+.1f B per extra record)", mib(ps), mib(pb), mib(ls), mib(lb), growth)
+		flat := lb <= heapFlatTarget*ls || growth < heapFlatBytesPerRecord
 		if gcs := smallMed(label, func(s sample) float64 { return float64(s.gcs) }); gcs < minGCs {
 			// Too few collections in the small walk to know its live heap:
 			// compare the sampled peaks instead.
-			result += fmt.Sprintf(" (%.0f GCs at %s: peaks compared)", gcs, count(small))
-			flat = pb <= heapFlatTarget*ps
+			growth = (pb - ps) / extra
+			result += fmt.Sprintf(" (%.0f GCs at %s: peaks compared, %+.1f B per extra record)", gcs, count(small), growth)
+			flat = pb <= heapFlatTarget*ps || growth < heapFlatBytesPerRecord
 		}
 		rows = append(rows, check(fmt.Sprintf("%s peak heap, %s → %s records: HeapAlloc sampled every 2 ms; live heap (what GCs kept)", label, count(small), n),
-			result, fmt.Sprintf("flat: live heap at %s ≤ %.1f× at %s", n, heapFlatTarget, count(small)), flat))
+			result, fmt.Sprintf("flat: live heap at %s ≤ %.1f× at %s, or < %d B more per extra record", n, heapFlatTarget, count(small), heapFlatBytesPerRecord), flat))
 	}
 	rows = append(rows,
 		info("bare peak heap, struct / maps ("+n+" records)", mib(peak("bare-struct"))+" / "+mib(peak("bare-maps"))),

@@ -33,8 +33,9 @@
 //	           (tbl, seq)
 //	leases     grp primary key; holder, token, expires, released,
 //	           acquired_at, renewed_at, released_at
-//	replicas   holder primary key; alive_until, seen_at (heartbeats of
-//	           syncer.Run, see syncer.Replicas)
+//	replicas   holder primary key; alive_until, seen_at, tables (the
+//	           heartbeats of syncer.Run and the tables each replica
+//	           enables, see syncer.Replicas; migration 2)
 //	pgstore_migrations  version, description, applied_at
 //
 // Operators can query the state directly, for example

@@ -29,30 +29,42 @@ func TestHeartbeatListsTheLiveReplicas(t *testing.T) {
 	schema := newSchema()
 	a, b := openStore(t, db, WithSchema(schema)), openStore(t, db, WithSchema(schema))
 	ctx := t.Context()
-	live, err := a.Heartbeat(ctx, "replica-a", 2*time.Second)
+	ra := syncer.Replica{Holder: "replica-a", Tables: []string{"cmdb_ci", "incident"}}
+	rb := syncer.Replica{Holder: "replica-b", Tables: []string{}}
+	live, err := a.Heartbeat(ctx, "replica-a", []string{"incident", "cmdb_ci", "incident"}, 2*time.Second)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"replica-a"}, live)
-	live, err = b.Heartbeat(ctx, "replica-b", 10*time.Second)
+	assert.Equal(t, []syncer.Replica{ra}, live, "tables sorted, once each")
+	live, err = b.Heartbeat(ctx, "replica-b", nil, 10*time.Second)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"replica-a", "replica-b"}, live)
+	assert.Equal(t, []syncer.Replica{ra, rb}, live, "no tables is none, not unknown")
+
+	// A row of a replica that did not say (an older version) reads as unknown.
+	_, err = adminPool(t, db).Exec(ctx, "INSERT INTO "+schema+".replicas (holder, alive_until, seen_at) VALUES ('replica-old', now() + interval '1 hour', now())")
+	require.NoError(t, err)
+	live, err = b.Heartbeat(ctx, "replica-b", nil, 10*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, []syncer.Replica{ra, rb, {Holder: "replica-old"}}, live)
+	_, err = adminPool(t, db).Exec(ctx, "DELETE FROM "+schema+".replicas WHERE holder = 'replica-old'")
+	require.NoError(t, err)
 
 	// a stops heartbeating: once its time is up, it is gone.
 	waitDBPast(t, a, dbNow(t, a).Add(2*time.Second))
-	live, err = b.Heartbeat(ctx, "replica-b", 10*time.Second)
+	live, err = b.Heartbeat(ctx, "replica-b", nil, 10*time.Second)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"replica-b"}, live)
+	assert.Equal(t, []syncer.Replica{rb}, live)
 
-	// A graceful stop leaves at once.
-	_, err = a.Heartbeat(ctx, "replica-a", 10*time.Second)
+	// A graceful stop leaves at once; a heartbeat replaces the tables.
+	live, err = a.Heartbeat(ctx, "replica-a", []string{"problem"}, 10*time.Second)
 	require.NoError(t, err)
+	assert.Equal(t, []syncer.Replica{{Holder: "replica-a", Tables: []string{"problem"}}, rb}, live)
 	require.NoError(t, a.Leave(ctx, "replica-a"))
-	live, err = b.Heartbeat(ctx, "replica-b", 10*time.Second)
+	live, err = b.Heartbeat(ctx, "replica-b", nil, 10*time.Second)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"replica-b"}, live)
+	assert.Equal(t, []syncer.Replica{rb}, live)
 
-	_, err = a.Heartbeat(ctx, "", 10*time.Second)
+	_, err = a.Heartbeat(ctx, "", nil, 10*time.Second)
 	assert.ErrorIs(t, err, ErrInvalid)
-	_, err = a.Heartbeat(ctx, "replica-a", 0)
+	_, err = a.Heartbeat(ctx, "replica-a", nil, 0)
 	assert.ErrorIs(t, err, ErrInvalid)
 }
 

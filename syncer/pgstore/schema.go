@@ -113,6 +113,10 @@ CREATE TABLE {s}.replicas (
 );
 COMMENT ON TABLE {s}.replicas IS 'snowsync: live replicas (heartbeats, database clock); syncer.Run deals the tables among them';
 `},
+	{version: 2, description: "the tables each replica syncs", sql: `
+ALTER TABLE {s}.replicas ADD COLUMN tables text[] COLLATE "C";
+COMMENT ON COLUMN {s}.replicas.tables IS 'snowsync: the tables the replica enables, sorted; NULL: unknown (every table)';
+`},
 }
 
 // schemaVersion is the version this code reads and writes.

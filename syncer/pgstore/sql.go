@@ -77,15 +77,15 @@ SELECT holder, token, released, expires, expires > clock_timestamp() FROM l`,
 		// (the upsert is not visible to the same statement's read, hence
 		// the union); rows dead for a day are swept on the way.
 		heartbeat: `WITH up AS (
-	INSERT INTO {s}.replicas AS r (holder, alive_until, seen_at)
-	VALUES ($1, clock_timestamp() + $2::bigint * interval '1 microsecond', clock_timestamp())
-	ON CONFLICT (holder) DO UPDATE SET alive_until = EXCLUDED.alive_until, seen_at = EXCLUDED.seen_at
-	RETURNING holder
+	INSERT INTO {s}.replicas AS r (holder, alive_until, seen_at, tables)
+	VALUES ($1, clock_timestamp() + $2::bigint * interval '1 microsecond', clock_timestamp(), $3::text[])
+	ON CONFLICT (holder) DO UPDATE SET alive_until = EXCLUDED.alive_until, seen_at = EXCLUDED.seen_at, tables = EXCLUDED.tables
+	RETURNING holder, tables
 ), sweep AS (
 	DELETE FROM {s}.replicas WHERE alive_until < clock_timestamp() - interval '1 day' AND holder <> $1
 )
-SELECT holder FROM {s}.replicas WHERE alive_until > clock_timestamp() AND holder <> $1
-UNION SELECT holder FROM up
+SELECT holder, tables FROM {s}.replicas WHERE alive_until > clock_timestamp() AND holder <> $1
+UNION ALL SELECT holder, tables FROM up
 ORDER BY 1`,
 		leave: `DELETE FROM {s}.replicas WHERE holder = $1`,
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -227,9 +228,10 @@ func (s *Store) ReleaseLease(ctx context.Context, l syncer.Lease) error {
 	return s.wrap("release lease "+l.Group, err)
 }
 
-// Heartbeat implements syncer.Replicas: holder is alive for ttl from now
-// by the database clock. It returns the live replicas, sorted.
-func (s *Store) Heartbeat(ctx context.Context, holder string, ttl time.Duration) ([]string, error) {
+// Heartbeat implements syncer.Replicas: holder, which syncs tables, is
+// alive for ttl from now by the database clock. It returns the live
+// replicas, sorted by holder.
+func (s *Store) Heartbeat(ctx context.Context, holder string, tables []string, ttl time.Duration) ([]syncer.Replica, error) {
 	if err := s.ready(ctx); err != nil {
 		return nil, err
 	}
@@ -242,11 +244,21 @@ func (s *Store) Heartbeat(ctx context.Context, holder string, ttl time.Duration)
 	if err := checkID("Heartbeat", "holder", holder); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, s.q.heartbeat, holder, ttl.Microseconds())
+	ts := slices.Clone(tables)
+	slices.Sort(ts)
+	ts = slices.Compact(ts)
+	if ts == nil {
+		ts = []string{} // none, not unknown
+	}
+	rows, err := s.pool.Query(ctx, s.q.heartbeat, holder, ttl.Microseconds(), ts)
 	if err != nil {
 		return nil, s.wrap("heartbeat", err)
 	}
-	live, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	live, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (syncer.Replica, error) {
+		var r syncer.Replica
+		err := row.Scan(&r.Holder, &r.Tables)
+		return r, err
+	})
 	if err != nil {
 		return nil, s.wrap("heartbeat", err)
 	}

@@ -58,6 +58,7 @@ func Run(t *testing.T, open Open) {
 	t.Run("takeover", func(t *testing.T) { testTakeover(t, open(t)) })
 	t.Run("pause", func(t *testing.T) { testPause(t, open(t)) })
 	t.Run("graceful stop", func(t *testing.T) { testGracefulStop(t, open(t)) })
+	t.Run("different tables", func(t *testing.T) { testDifferentTables(t, open(t)) })
 }
 
 type handle = func() syncer.Store
@@ -160,6 +161,13 @@ type replica struct {
 
 func (w *world) start(t *testing.T, open handle, name string) *replica {
 	t.Helper()
+	return w.startWith(t, open, name, nil)
+}
+
+// startWith starts a replica that enables only the tables in only (every
+// table when only is empty).
+func (w *world) startWith(t *testing.T, open handle, name string, only []string) *replica {
+	t.Helper()
 	inner := open()
 	_, ok := inner.(syncer.Replicas)
 	require.True(t, ok, "the store must implement syncer.Replicas")
@@ -175,7 +183,9 @@ func (w *world) start(t *testing.T, open handle, name string) *replica {
 	require.NoError(t, err)
 	var tcs []syncer.TableConfig
 	for _, tb := range tables {
-		tcs = append(tcs, syncer.TableConfig{Table: tb.table, Enabled: true, Interval: time.Minute})
+		if len(only) == 0 || slices.Contains(only, tb.table) {
+			tcs = append(tcs, syncer.TableConfig{Table: tb.table, Enabled: true, Interval: time.Minute})
+		}
 	}
 	r.s, err = syncer.New(syncer.Config{
 		ServiceNow: snc, StackFlow: sfc, Store: r.store, Tables: tcs,
@@ -332,6 +342,26 @@ func testSpread(t *testing.T, open handle) {
 		share[o[0]]++
 	}
 	assert.Equal(t, map[string]int{"replica-a": 2, "replica-b": 2, "replica-c": 2}, share, "each replica syncs a fair share: %v", owners)
+	w.checkConsistent(t)
+}
+
+// testDifferentTables runs two replicas whose configurations enable
+// different, overlapping tables (a rolling change of the configuration):
+// every table is synced, by one replica, one that enables it.
+func testDifferentTables(t *testing.T, open handle) {
+	w := newWorld(t)
+	enabled := map[string][]string{
+		"replica-a": {"incident", "problem", "change_request", "sc_request"},
+		"replica-b": {"change_request", "sc_request", "cmdb_ci", "cmdb_rel_ci"},
+	}
+	reps := []*replica{w.startWith(t, open, "replica-a", enabled["replica-a"]), w.startWith(t, open, "replica-b", enabled["replica-b"])}
+	owners := settle(t, reps, 4*LeaseTTL)
+	share := map[string]int{}
+	for table, o := range owners {
+		assert.Contains(t, enabled[o[0]], table, "%s runs on a replica that enables it: %v", table, owners)
+		share[o[0]]++
+	}
+	assert.Equal(t, map[string]int{"replica-a": 3, "replica-b": 3}, share, "the shared tables even the shares out: %v", owners)
 	w.checkConsistent(t)
 }
 
@@ -751,11 +781,11 @@ func (s *gatedStore) Update(ctx context.Context, l syncer.Lease, fn func(syncer.
 
 func (s *gatedStore) Close() error { return nil }
 
-func (s *gatedStore) Heartbeat(ctx context.Context, holder string, ttl time.Duration) ([]string, error) {
+func (s *gatedStore) Heartbeat(ctx context.Context, holder string, tables []string, ttl time.Duration) ([]syncer.Replica, error) {
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	return s.inner.(syncer.Replicas).Heartbeat(ctx, holder, ttl)
+	return s.inner.(syncer.Replicas).Heartbeat(ctx, holder, tables, ttl)
 }
 
 func (s *gatedStore) Leave(ctx context.Context, holder string) error {
