@@ -44,6 +44,7 @@ type fileConfig struct {
 	StatePostgresSchema     string                     `yaml:"state_postgres_schema"`
 	ListenAddress           string                     `yaml:"listen_address"`
 	LogLevel                string                     `yaml:"log_level"`
+	WriteConcurrency        int                        `yaml:"write_concurrency"`
 }
 
 type serviceNowSection struct {
@@ -586,6 +587,7 @@ func (v *validator) checkSync(fc *fileConfig, c *config) {
 		return
 	}
 	sc.Mapping.FieldMappings = fc.FieldMappings
+	sc.WriteConcurrency = fc.WriteConcurrency // 0: the syncer's default
 	v.syncerProblems(sc.Validate())
 	c.sync = sc
 }
@@ -608,6 +610,8 @@ func (v *validator) syncerProblems(err error) {
 			continue // the daemon builds these
 		case field == "Tables":
 			field = "table_mappings"
+		case field == "WriteConcurrency":
+			field = "write_concurrency"
 		case strings.HasPrefix(field, "field_mappings.."):
 			continue // a table-level problem, reported as table_mappings
 		}

@@ -45,6 +45,7 @@ func TestABadConfigListsEveryProblemWithItsField(t *testing.T) {
 		"state_path":                                "/no/such/dir",
 		"listen_address":                            "not host:port",
 		"log_level":                                 "given twice (lines 29 and 30)",
+		"write_concurrency":                         "must be between 1 and 64 (got 500)",
 	}
 	for field, msg := range want {
 		assert.Regexp(t, `(?m)^  - `+regexpQuote(field)+`: .*`+regexpQuote(msg), errOut, "a problem for %s", field)
@@ -83,6 +84,7 @@ func TestAGoodConfigReadsSecretsFromEnvAndFiles(t *testing.T) {
 	assert.EqualValues(t, defaultSNRate, c.sn.limit)
 
 	assert.False(t, *c.sync.CMDBSync)
+	assert.Equal(t, 8, c.sync.WriteConcurrency)
 	require.Len(t, c.sync.Tables, 2)
 	assert.Equal(t, "incident", c.sync.Tables[0].Table)
 	assert.Equal(t, "active=true^priority<=2", c.sync.Tables[0].Filter)
