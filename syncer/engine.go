@@ -177,6 +177,29 @@ func (r *tableRun) writeEach(o *pageOut, n int, write func(o *pageOut, i int) er
 	return firstErr(errs)
 }
 
+// writeItems writes a page's items with write: the ones link says may
+// link to an existing record on the other side go one at a time, in page
+// order, after the others, which go through writeEach.
+func writeItems[T any](r *tableRun, o *pageOut, items []T, link func(T) bool, write func(*pageOut, T) error) error {
+	var free, links []T
+	for _, it := range items {
+		if link(it) {
+			links = append(links, it)
+		} else {
+			free = append(free, it)
+		}
+	}
+	if err := r.writeEach(o, len(free), func(o *pageOut, i int) error { return write(o, free[i]) }); err != nil {
+		return err
+	}
+	for _, it := range links {
+		if err := write(o, it); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func firstErr(errs []error) error {
 	for _, err := range errs {
 		if err != nil {

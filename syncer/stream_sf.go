@@ -205,24 +205,10 @@ func (r *tableRun) processSFPage(ctx context.Context, o *pageOut, recs []stackfl
 	// Paired records and plain creates are written concurrently; records
 	// that link to an existing ServiceNow record go one at a time after
 	// them (two may name the same record; see syncToSF).
-	free := changed
-	var links []sfItem
-	for _, it := range fresh {
-		if it.sf.meta.externalID != "" || len(byCorr[it.sf.meta.id]) > 0 {
-			links = append(links, it)
-		} else {
-			free = append(free, it)
-		}
+	link := func(it sfItem) bool {
+		return it.pair == nil && (it.sf.meta.externalID != "" || len(byCorr[it.sf.meta.id]) > 0)
 	}
-	if err := r.writeEach(o, len(free), func(o *pageOut, i int) error { return one(o, free[i]) }); err != nil {
-		return err
-	}
-	for _, it := range links {
-		if err := one(o, it); err != nil {
-			return err
-		}
-	}
-	return nil
+	return writeItems(r, o, append(changed, fresh...), link, one)
 }
 
 func (r *tableRun) syncChangedToSN(ctx context.Context, o *pageOut, it sfItem, current map[string]servicenow.Record) error {

@@ -354,23 +354,10 @@ func (r *tableRun) syncToSF(ctx context.Context, o *pageOut, todo []snItem) erro
 	// StackFlow record (found by external_id, or named by its
 	// correlation_id) is linked afterwards, one at a time: two of them may
 	// point at the same record, and linkToSF must see every pair made.
-	var free, links []snItem
-	for _, it := range todo {
-		if it.pair == nil && (len(found[it.sn.meta.id]) > 0 || it.sn.meta.corr != "") {
-			links = append(links, it)
-		} else {
-			free = append(free, it)
-		}
+	link := func(it snItem) bool {
+		return it.pair == nil && (len(found[it.sn.meta.id]) > 0 || it.sn.meta.corr != "")
 	}
-	if err := r.writeEach(o, len(free), func(o *pageOut, i int) error { return one(o, free[i]) }); err != nil {
-		return err
-	}
-	for _, it := range links {
-		if err := one(o, it); err != nil {
-			return err
-		}
-	}
-	return nil
+	return writeItems(r, o, todo, link, one)
 }
 
 func (r *tableRun) syncChangedToSF(ctx context.Context, o *pageOut, it snItem, hits []stackflow.Record) error {
