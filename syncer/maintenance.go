@@ -295,7 +295,7 @@ func (r *tableRun) reconcile(ctx context.Context) error {
 		return err
 	}
 	if total >= 0 && total != len(seen) {
-		r.addError(fmt.Sprintf("reconcile %s: saw %d of %d records: ACLs hide records from the integration user, which the sync cannot page past", r.table(), len(seen), total))
+		r.addError(fmt.Sprintf("reconcile %s: saw %d of %d records: ACLs hide records from the integration user; hidden records are kept, never deleted", r.table(), len(seen), total))
 	}
 	st, err := r.streamState(ctx, stream)
 	if err != nil {
@@ -335,20 +335,25 @@ func (r *tableRun) reconcile(ctx context.Context) error {
 		// Only records the filter admits count as missed creates.
 		unpaired = r.filterAdmitted(ctx, unpaired, f)
 	}
-	// Confirm each absent record by id: a 404 (not an ACL glitch in the list).
+	// Absent is not deleted: an ACL may hide the record. Only positive
+	// evidence deletes (see deleteEvidence).
 	var gone []*Pair
 	if len(absent) > 0 {
 		pairs, _, err := r.loadPairs(ctx, absent, nil)
 		if err != nil {
 			return err
 		}
-		for _, id := range absent {
-			_, _, err := r.snTable().Get(r.ctxSN, id, &servicenow.GetOptions{Fields: []string{"sys_id"}})
-			if isNotFound(err) && pairs[id] != nil {
+		goneIDs, unseen, err := r.deleteEvidence(absent)
+		if err != nil {
+			return err
+		}
+		for _, id := range goneIDs {
+			if pairs[id] != nil {
 				gone = append(gone, pairs[id])
-			} else if err != nil && !isNotFound(err) {
-				return err
 			}
+		}
+		if len(unseen) > 0 {
+			r.addError(fmt.Sprintf("reconcile %s: %d paired records are not visible to the integration user and have no evidence of deletion (hidden by ACLs?): kept, not deleted; first: %s", r.table(), len(unseen), unseen[0]))
 		}
 	}
 	pairCount := len(paired)

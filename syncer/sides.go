@@ -44,6 +44,34 @@ func streamToSN(table string) string { return table + "/stackflow->servicenow" }
 // repeated external_id filter (its maximum is 100).
 const maxIDsPerQuery = 100
 
+// checkExternalID refuses a StackFlow external_id that cannot be a
+// ServiceNow sys_id: sys_ids are 32 hex digits; anything beyond letters,
+// digits, '_' and '-', or longer than 32 characters, would change the
+// meaning of the encoded query it is put into (',' splits an IN list, '^'
+// starts a new term, "javascript:" is evaluated by the instance).
+func checkExternalID(id string) error {
+	if id == "" {
+		return nil
+	}
+	bad := len(id) > 32
+	for _, c := range id {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '-') {
+			bad = true
+		}
+	}
+	if bad {
+		return fmt.Errorf("external_id %q is not a ServiceNow sys_id (32 hex digits): correct or clear the record's external_id in StackFlow", truncate(id, 80))
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
 // snMeta reads the system fields of a ServiceNow record.
 type snMeta struct {
 	id      string

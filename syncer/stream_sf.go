@@ -144,6 +144,10 @@ func (r *tableRun) processSFPage(ctx context.Context, o *pageOut, recs []stackfl
 		}
 		if p != nil {
 			changed = append(changed, sfItem{sf: sf, pair: p})
+		} else if err := checkExternalID(sf.meta.externalID); err != nil {
+			// An id from the other side goes into a query: one that is
+			// not a sys_id is this record's failure, never the page's.
+			r.fail(ctx, o, id, classified{fmt.Errorf("StackFlow record %s: %w", id, err), classPermanent})
 		} else {
 			fresh = append(fresh, sfItem{sf: sf})
 		}

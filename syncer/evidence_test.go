@@ -1,0 +1,148 @@
+package syncer_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stackflow-tech/snowsync/servicenow"
+	"github.com/stackflow-tech/snowsync/servicenow/servicenowtest"
+	"github.com/stackflow-tech/snowsync/syncer"
+)
+
+// asUser makes the syncer talk to ServiceNow as a new user with the given
+// roles, as the guide's dedicated integration user (itil, never admin).
+func (e *env) asUser(userName string, roles ...string) {
+	e.t.Helper()
+	const password = "integration-secret"
+	_, err := e.sn.AddUser(servicenowtest.User{UserName: userName, Password: password, Roles: roles})
+	require.NoError(e.t, err)
+	retry := servicenow.WithRetry(servicenow.RetryPolicy{MaxRetries: 3, WaitMin: time.Millisecond, WaitMax: 5 * time.Millisecond})
+	e.snc, err = servicenow.NewClient(e.sn.URL(), servicenow.WithBasicAuth(userName, password), servicenow.WithHTTPClient(e.sn.Client()), retry)
+	require.NoError(e.t, err)
+	e.cfg.ServiceNow = e.snc
+	e.restart()
+}
+
+func (e *env) reconcile(table string) *syncer.Report {
+	e.t.Helper()
+	e.tick()
+	rep, err := e.s.Reconcile(context.Background(), table)
+	require.NoError(e.t, err, "reconcile %s", table)
+	return rep
+}
+
+func (e *env) liveSF(module string) int {
+	e.t.Helper()
+	n, err := e.sf.Count(module, false)
+	require.NoError(e.t, err)
+	return n
+}
+
+// Reliability bug 1: a record an ACL hides from the integration user is not
+// a deleted record. Reconciliation may delete only on positive evidence.
+func TestReconcileNeverDeletesRecordsHiddenByACLs(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		roles []string // the integration user's roles
+	}{
+		{"itil user: sys_audit_delete unreadable, the count decides", []string{"itil", "rest_api_explorer"}},
+		{"admin: sys_audit_delete decides", []string{"admin"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, func(c *syncer.Config) { c.MassDeleteMin = 500 })
+			e.asUser("svc.stackflow", tc.roles...)
+			var ids []string
+			for i := range 40 {
+				r, err := e.sn.Insert("incident", map[string]string{"short_description": fmt.Sprintf("inc %d", i)})
+				require.NoError(t, err)
+				ids = append(ids, r["sys_id"])
+			}
+			e.sync("incident")
+			require.Equal(t, 40, e.liveSF("incidents"))
+
+			hidden := map[string]bool{}
+			for _, id := range ids[:10] {
+				hidden[id] = true
+			}
+			require.NoError(t, e.sn.AddACL(servicenowtest.ACL{Table: "incident", Users: []string{"svc.stackflow"},
+				HideRow: func(r servicenowtest.Record) bool { return hidden[r["sys_id"]] }}))
+			// A real delete too, of a record the user can see.
+			require.NoError(t, e.sn.Delete("incident", ids[39]))
+
+			e.clock.Advance(24 * time.Hour)
+			var rep *syncer.Report
+			for range 3 { // absent from two sweeps in a row is the old rule's trigger
+				rep = e.reconcile("incident")
+			}
+			assert.Equal(t, 39, e.liveSF("incidents"), "only the deleted record follows; the 10 hidden ones stay: %s", rep)
+			for _, id := range ids[:10] {
+				assert.False(t, e.sfByExt("incidents", id).Deleted(), "hidden %s kept", id)
+			}
+			assert.True(t, e.sfByExt("incidents", ids[39]).Deleted(), "the deleted record is soft-deleted")
+			assert.True(t, containsAll(rep.Errors, "hidden"), "the hidden records are reported: %q", rep.Errors)
+
+			// The ACL is lifted: the records are there, nothing was lost.
+			hidden = map[string]bool{}
+			rep = e.reconcile("incident")
+			assert.Equal(t, 39, e.liveSF("incidents"), rep.String())
+		})
+	}
+}
+
+func containsAll(lines []string, word string) bool {
+	for _, l := range lines {
+		if strings.Contains(l, word) {
+			return true
+		}
+	}
+	return false
+}
+
+// Reliability bug 2: an external_id from StackFlow that is not a sys_id is
+// one dead letter, not a stopped direction.
+func TestBadExternalIDIsOneDeadLetter(t *testing.T) {
+	for _, ext := range []string{"a,b", "x^ORDERBYsys_id", "line\nbreak", "javascript:gs.getUserID()", strings.Repeat("f", 40)} {
+		t.Run(fmt.Sprintf("%q", ext), func(t *testing.T) {
+			e := newEnv(t, nil)
+			bad, err := e.sf.Create("incidents", map[string]any{"title": "bad link", "state": "new", "external_id": ext}, "agent")
+			require.NoError(t, err)
+			good, err := e.sf.Create("incidents", map[string]any{"title": "good one", "state": "new"}, "agent")
+			require.NoError(t, err)
+
+			rep := e.sync("incident")
+			assert.Equal(t, 1, rep.ToServiceNow.Created, rep.String())
+			assert.Equal(t, 1, rep.ToServiceNow.DeadLettered, rep.String())
+			var created int
+			for _, r := range e.sn.Records("incident") {
+				assert.NotEqual(t, bad.ID, r["correlation_id"])
+				if r["correlation_id"] == good.ID {
+					created++
+				}
+			}
+			assert.Equal(t, 1, created, "the good record reached ServiceNow")
+			dlq, err := e.s.DLQ(context.Background(), "incident")
+			require.NoError(t, err)
+			require.Len(t, dlq, 1)
+			assert.Equal(t, bad.ID, dlq[0].SourceID)
+			assert.True(t, dlq[0].Permanent)
+			assert.Contains(t, dlq[0].LastError, "external_id")
+
+			// The direction keeps moving: a later record syncs too.
+			later, err := e.sf.Create("incidents", map[string]any{"title": "later", "state": "new"}, "agent")
+			require.NoError(t, err)
+			rep = e.sync("incident")
+			assert.Equal(t, 1, rep.ToServiceNow.Created, rep.String())
+			found := false
+			for _, r := range e.sn.Records("incident") {
+				found = found || r["correlation_id"] == later.ID
+			}
+			assert.True(t, found)
+		})
+	}
+}
