@@ -127,6 +127,12 @@ func parseInstanceURL(raw string, allowHTTP bool) (*url.URL, error) {
 	if raw == "" {
 		return nil, errors.New("servicenow: the instance URL is empty (want e.g. https://acme.service-now.com)")
 	}
+	if strings.Contains(raw, "@") {
+		// Userinfo: never echo it, not even in a parse error (a password
+		// holding '#', '/' or '?' makes the URL unparsable, and url.Parse's
+		// error would quote it).
+		return nil, errors.New("servicenow: the instance URL carries credentials (an '@' before the host; the URL is not shown): pass them with WithBasicAuth or WithOAuth instead")
+	}
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
 		return nil, fmt.Errorf("servicenow: the instance URL %q does not parse: %w", raw, err)

@@ -34,6 +34,9 @@ func TestNewClientValidatesTheURL(t *testing.T) {
 		{"no host", "https://", nil, "", "no host"},
 		{"a bare name", "acme", nil, "", "no host"},
 		{"credentials in the URL", "https://admin:pw@acme.service-now.com", nil, "", "carries credentials"},
+		{"credentials with '#' in the password", "https://admin:pw#s3cr3t@acme.service-now.com", nil, "", "carries credentials"},
+		{"credentials with '/' in the password", "https://admin:pw/s3cr3t@acme.service-now.com", nil, "", "carries credentials"},
+		{"credentials with '?' in the password", "https://admin:pw?s3cr3t@acme.service-now.com", nil, "", "carries credentials"},
 		{"a path", "https://acme.service-now.com/api/now", nil, "", "has a path"},
 		{"a query", "https://acme.service-now.com/?x=1", nil, "", "query or fragment"},
 		{"another scheme", "ftp://acme.service-now.com", nil, "", "must start with https"},
@@ -45,6 +48,8 @@ func TestNewClientValidatesTheURL(t *testing.T) {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tc.wantErr)
 				assert.NotContains(t, err.Error(), "pw@", "credentials are not echoed")
+				assert.NotContains(t, err.Error(), "s3cr3t", "credentials are not echoed")
+				assert.NotContains(t, err.Error(), ":pw", "credentials are not echoed")
 				return
 			}
 			require.NoError(t, err)

@@ -151,6 +151,12 @@ func parseBaseURL(raw string, allowHTTP bool) (*url.URL, error) {
 	if strings.TrimSpace(raw) == "" {
 		return nil, errors.New("stackflow: the base URL is empty (" + example + ")")
 	}
+	if strings.Contains(raw, "@") {
+		// Userinfo: never echo it, not even in a parse error (a password
+		// holding '#', '/' or '?' makes the URL unparsable, and url.Parse's
+		// error would quote it).
+		return nil, errors.New("stackflow: the base URL carries credentials (an '@' before the host; the URL is not shown): pass the token with WithToken or WithTokenSource instead")
+	}
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
 		return nil, fmt.Errorf("stackflow: the base URL does not parse (%s): %w", example, err)

@@ -38,6 +38,8 @@ func TestNewClientValidatesTheBaseURL(t *testing.T) {
 		{"no host", "https:///prod/api", nil, "", "no host"},
 		{"a bare name", "acme", nil, "", "no host"},
 		{"credentials in the URL", "https://admin:hunter22@acme.stackflow-tech.com/prod/api", nil, "", "carries credentials"},
+		{"credentials with '#' in the password", "https://admin:hun#ter22@acme.stackflow-tech.com/prod/api", nil, "", "carries credentials"},
+		{"credentials with '/' in the password", "https://admin:hun/ter22@acme.stackflow-tech.com/prod/api", nil, "", "carries credentials"},
 		{"a query", "https://acme.stackflow-tech.com/prod/api?token=abc", nil, "", "query or fragment"},
 		{"a fragment", "https://acme.stackflow-tech.com/prod/api#x", nil, "", "query or fragment"},
 		{"another scheme", "ftp://acme.stackflow-tech.com/prod/api", nil, "", "must start with https"},
@@ -49,6 +51,8 @@ func TestNewClientValidatesTheBaseURL(t *testing.T) {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tc.wantErr)
 				assert.NotContains(t, err.Error(), "hunter22", "credentials are not echoed")
+				assert.NotContains(t, err.Error(), "ter22", "credentials are not echoed")
+				assert.NotContains(t, err.Error(), ":hun", "credentials are not echoed")
 				assert.NotContains(t, err.Error(), "token=abc", "secret query values are not echoed")
 				return
 			}
