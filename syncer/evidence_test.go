@@ -12,6 +12,7 @@ import (
 
 	"github.com/stackflow-tech/snowsync/servicenow"
 	"github.com/stackflow-tech/snowsync/servicenow/servicenowtest"
+	"github.com/stackflow-tech/snowsync/stackflow/stackflowtest"
 	"github.com/stackflow-tech/snowsync/syncer"
 )
 
@@ -145,4 +146,33 @@ func TestBadExternalIDIsOneDeadLetter(t *testing.T) {
 			assert.True(t, found)
 		})
 	}
+}
+
+// Reliability bug 5: a 200 whose body was cut short is a retryable
+// failure; once the record reads clean its dead letter clears.
+func TestTruncatedAnswerIsRetriedNotPermanent(t *testing.T) {
+	e := newEnv(t, func(c *syncer.Config) { c.RetryMin, c.RetryMax = time.Minute, 2*time.Minute })
+	inc, err := e.sn.Insert("incident", map[string]string{"short_description": "before"})
+	require.NoError(t, err)
+	id := inc["sys_id"]
+	e.sync("incident")
+
+	_, err = e.sn.Update("incident", id, map[string]string{"short_description": "after"})
+	require.NoError(t, err)
+	e.sf.AddFault(stackflowtest.Fault{Method: "PATCH", Path: "/incidents/", Kind: stackflowtest.FaultTruncate, Times: -1})
+	e.sync("incident")
+	dlq, err := e.s.DLQ(context.Background(), "incident")
+	require.NoError(t, err)
+	require.Len(t, dlq, 1)
+	assert.False(t, dlq[0].Permanent, "a truncated answer is retryable: %s", dlq[0].LastError)
+
+	e.sf.ClearFaults()
+	e.clock.Advance(5 * time.Minute)
+	rep := e.sync("incident")
+	dlq, err = e.s.DLQ(context.Background(), "incident")
+	require.NoError(t, err)
+	assert.Empty(t, dlq, "the record read clean: its dead letter cleared (%s)", rep)
+	assert.Equal(t, "after", e.sfByExt("incidents", id).Fields["title"])
+	rep = e.sync("incident")
+	assert.Zero(t, writes(rep), rep.String())
 }

@@ -265,7 +265,9 @@ func classify(err error) errClass {
 			return classRun
 		case errors.Is(sf, stackflow.ErrVersionConflict):
 			return classRetry
-		case sf.StatusCode >= 500:
+		case sf.StatusCode >= 500, sf.StatusCode < 300 && errors.Is(sf, stackflow.ErrUnavailable):
+			// A 2xx whose body was cut short or garbled: the write
+			// probably landed, its answer did not.
 			return classAmbiguous
 		}
 		return classPermanent
