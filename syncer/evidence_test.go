@@ -176,3 +176,38 @@ func TestTruncatedAnswerIsRetriedNotPermanent(t *testing.T) {
 	rep = e.sync("incident")
 	assert.Zero(t, writes(rep), rep.String())
 }
+
+// Reliability bug 4: a ServiceNow duplicate of a StackFlow-created record
+// (a create that landed after the restarted process looked for it) is a
+// dead letter naming both sys_ids, never a second StackFlow record.
+func TestDuplicateCorrelationIsDeadLetteredNotCopied(t *testing.T) {
+	e := newEnv(t, nil)
+	src, err := e.sf.Create("incidents", map[string]any{"title": "from StackFlow", "state": "new"}, "agent")
+	require.NoError(t, err)
+	e.sync("incident")
+	back, err := e.sfRecordByID("incidents", src.ID)
+	require.NoError(t, err)
+	first := back.ExternalID
+	require.NotEmpty(t, first)
+
+	// The late duplicate: same correlation, another sys_id.
+	dup, err := e.sn.Insert("incident", map[string]string{"short_description": "from StackFlow", "correlation_id": src.ID, "correlation_display": "StackFlow"})
+	require.NoError(t, err)
+	rep := e.sync("incident")
+	assert.Zero(t, rep.ToStackFlow.Created, rep.String())
+	n, err := e.sf.Count("incidents", true)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "one ticket stays one StackFlow record")
+	dlq, err := e.s.DLQ(context.Background(), "incident")
+	require.NoError(t, err)
+	require.Len(t, dlq, 1)
+	assert.Equal(t, dup["sys_id"], dlq[0].SourceID)
+	assert.True(t, dlq[0].Permanent)
+	assert.Contains(t, dlq[0].LastError, "duplicate correlation")
+	assert.Contains(t, dlq[0].LastError, first)
+	assert.Contains(t, dlq[0].LastError, dup["sys_id"])
+	for range 2 {
+		rep = e.sync("incident")
+		assert.Zero(t, writes(rep), rep.String())
+	}
+}

@@ -436,6 +436,13 @@ func (r *tableRun) createOrLinkSF(ctx context.Context, o *pageOut, it snItem, hi
 			deleted = true
 		case err == nil && (rec.ExternalID() == "" || rec.ExternalID() == id):
 			live = append(live, *rec)
+		case err == nil:
+			// The StackFlow record is another ServiceNow record's twin:
+			// this one is a duplicate (a ServiceNow create that landed
+			// after the restarted sync looked for it). Copying it would
+			// make one ticket two.
+			return classified{fmt.Errorf("duplicate correlation: ServiceNow %s %s and %s both name StackFlow record %s (correlation_id); %s was not copied: delete the duplicate ServiceNow record or clear its correlation_id",
+				r.table(), id, rec.ExternalID(), it.sn.meta.corr, id), classPermanent}
 		case err != nil && !isNotFound(err):
 			return err
 		}
