@@ -211,3 +211,37 @@ func TestDuplicateCorrelationIsDeadLetteredNotCopied(t *testing.T) {
 		assert.Zero(t, writes(rep), rep.String())
 	}
 }
+
+// Reliability bug 8: a create that commits late, behind the cursor, is
+// found by the deep re-read (hours), not only by reconciliation (a day).
+func TestDeepRereadFindsLateCreatesAndUpdates(t *testing.T) {
+	e := newEnv(t, func(c *syncer.Config) { c.DeepRereadInterval = time.Hour })
+	old, err := e.sn.Insert("incident", map[string]string{"short_description": "early"})
+	require.NoError(t, err)
+	e.sync("incident")
+	e.sync("incident") // the maintenance clocks start after the first load
+
+	// Two writes whose transactions took 40 minutes to commit: their
+	// sys_updated_on is behind the cursor when they become visible.
+	e.clock.Advance(45 * time.Minute)
+	e.sync("incident")
+	late := e.clock.Now().Add(-40 * time.Minute)
+	created, err := e.sn.Insert("incident", map[string]string{"short_description": "late create"}, servicenowtest.At(late))
+	require.NoError(t, err)
+	_, err = e.sn.Update("incident", old["sys_id"], map[string]string{"short_description": "late update"}, servicenowtest.At(late))
+	require.NoError(t, err)
+	rep := e.sync("incident")
+	assert.Zero(t, rep.ToStackFlow.Created+rep.ToStackFlow.Updated, "behind the cursor and the overlap: the stream cannot see them (%s)", rep)
+
+	e.clock.Advance(time.Hour)
+	rep = e.sync("incident")
+	assert.Equal(t, 1, rep.ToStackFlow.Created, rep.String())
+	assert.Equal(t, 1, rep.ToStackFlow.Updated, rep.String())
+	assert.Equal(t, "late create", e.sfByExt("incidents", created["sys_id"]).Fields["title"])
+	assert.Equal(t, "late update", e.sfByExt("incidents", old["sys_id"]).Fields["title"])
+	for range 2 {
+		rep = e.sync("incident")
+		assert.Zero(t, writes(rep), rep.String())
+	}
+	assert.Equal(t, 2, e.liveSF("incidents"))
+}

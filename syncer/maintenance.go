@@ -218,13 +218,16 @@ func (r *tableRun) applyDeletes(ctx context.Context, o *pageOut, victims []*Pair
 }
 
 // versions walks sys_id and sys_mod_count of the table (all of it, or the
-// records updated after since), in sys_id order.
-func (r *tableRun) versions(ctx context.Context, since time.Time) (map[string]int64, int, error) {
+// records updated in [since, until) when those are set), in sys_id order.
+func (r *tableRun) versions(ctx context.Context, since, until time.Time) (map[string]int64, int, error) {
 	seen := map[string]int64{}
 	total := -1
 	q := servicenow.NewQuery()
 	if !since.IsZero() {
 		q = q.AtOrAfter("sys_updated_on", since)
+	}
+	if !until.IsZero() {
+		q = q.Before("sys_updated_on", until)
 	}
 	query, err := q.OrderBy("sys_id").Build()
 	if err != nil {
@@ -254,11 +257,32 @@ func (r *tableRun) requeue(o *pageOut, ids []string, why string) {
 	}
 }
 
-// deepReread compares the versions of records updated in the last
-// DeepRereadInterval with the stored ones: a cheap catch-all for updates
-// that committed late, behind the cursor.
+// deepReread compares the versions of records updated since one
+// DeepRereadInterval before the previous re-read, up to where the
+// stream has read, with the stored ones: a
+// cheap catch-all for writes that committed late, behind the cursor. It
+// finds late updates (a newer version than the synced one) and late
+// creates (records the filter admits that have no pair); both are queued
+// for the retry pass that follows. Records past the cursor are the
+// stream's, not its.
 func (r *tableRun) deepReread(ctx context.Context) error {
-	seen, _, err := r.versions(ctx, r.now.Add(-r.s.cfg.DeepRereadInterval).UTC())
+	stream := streamToSF(r.table())
+	st, err := r.streamState(ctx, stream)
+	if err != nil {
+		return err
+	}
+	// The window reaches one interval behind the previous re-read, so
+	// consecutive windows overlap: a write that becomes visible up to
+	// DeepRereadInterval after its sys_updated_on is always inside one.
+	since := r.now
+	if !st.LastDeepReread.IsZero() && st.LastDeepReread.Before(since) {
+		since = st.LastDeepReread
+	}
+	until := st.Cursor.Time
+	if st.SweptTo.After(until) {
+		until = st.SweptTo
+	}
+	seen, _, err := r.versions(ctx, since.Add(-r.s.cfg.DeepRereadInterval).UTC(), until)
 	if err != nil {
 		return err
 	}
@@ -270,18 +294,27 @@ func (r *tableRun) deepReread(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var missed []string
+	var missed, unpaired []string
 	for id, ver := range seen {
-		if p := pairs[id]; p != nil && p.Tombstone == nil && ver > p.VerSN {
+		switch p := pairs[id]; {
+		case p == nil:
+			unpaired = append(unpaired, id)
+		case p.Tombstone == nil && ver > p.VerSN:
 			missed = append(missed, id)
 		}
 	}
-	o := newPageOut(streamToSF(r.table()), false)
+	if f := r.s.filters[r.table()].incremental; f != "" && len(unpaired) > 0 {
+		unpaired = r.filterAdmitted(ctx, unpaired, f)
+	}
+	slices.Sort(missed)
+	slices.Sort(unpaired)
+	o := newPageOut(stream, false)
 	r.requeue(o, missed, "deep re-read: a newer version than the synced one")
+	r.requeue(o, unpaired, "deep re-read: a record created behind the cursor")
 	if err := r.commit(ctx, o, func(st *StreamState) { st.LastDeepReread = r.now }); err != nil {
 		return err
 	}
-	return r.retryDue(ctx, streamToSF(r.table()))
+	return r.retryDue(ctx, stream)
 }
 
 // reconcile compares the whole table's ids and versions with the pairs:
@@ -290,7 +323,7 @@ func (r *tableRun) deepReread(ctx context.Context) error {
 // guard), and a count mismatch is reported.
 func (r *tableRun) reconcile(ctx context.Context) error {
 	stream := streamToSF(r.table())
-	seen, total, err := r.versions(ctx, time.Time{})
+	seen, total, err := r.versions(ctx, time.Time{}, time.Time{})
 	if err != nil {
 		return err
 	}
