@@ -245,3 +245,39 @@ func TestDeepRereadFindsLateCreatesAndUpdates(t *testing.T) {
 	}
 	assert.Equal(t, 2, e.liveSF("incidents"))
 }
+
+// Reliability bug 3: the sync dies right after its write landed, then a
+// person undoes the change that write carried. The undo is the last write
+// and must win on both sides; the crashed write must not come back.
+func TestUndoAfterACrashedWriteIsNotLost(t *testing.T) {
+	e := newEnv(t, nil)
+	inc, err := e.sn.Insert("incident", map[string]string{"short_description": "undo", "impact": "2", "urgency": "3"})
+	require.NoError(t, err)
+	id := inc["sys_id"]
+	e.sync("incident")
+	require.EqualValues(t, 3, e.sfByExt("incidents", id).Fields["urgency"])
+
+	_, err = e.sn.Update("incident", id, map[string]string{"urgency": "1"})
+	require.NoError(t, err)
+	syncer.SetCrashHook(e.s, func(p string) error {
+		if p == "after-write" {
+			return syncer.ErrCrash
+		}
+		return nil
+	})
+	e.tick()
+	_, err = e.s.SyncOnce(context.Background(), "incident")
+	require.ErrorIs(t, err, syncer.ErrCrash)
+	require.EqualValues(t, 1, e.sfByExt("incidents", id).Fields["urgency"], "the write landed before the crash")
+	e.restart()
+
+	_, err = e.sn.Update("incident", id, map[string]string{"urgency": "3"})
+	require.NoError(t, err)
+	for range 3 {
+		e.sync("incident")
+	}
+	assert.Equal(t, "3", e.snRec("incident", id)["urgency"], "the person's undo stays in ServiceNow")
+	assert.EqualValues(t, 3, e.sfByExt("incidents", id).Fields["urgency"], "and reaches StackFlow")
+	rep := e.sync("incident")
+	assert.Zero(t, writes(rep), rep.String())
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/stackflow-tech/snowsync/mapping"
 	"github.com/stackflow-tech/snowsync/servicenow"
@@ -181,6 +182,15 @@ func (r *tableRun) notePending(ctx context.Context, o *pageOut, p *Pair, baseSN,
 	r.addConflicts(conflicts)
 	o.src.Conflicts += len(conflicts)
 	return nil
+}
+
+// crashedWrites reports whether the pair notes writes that an earlier run
+// sent and never saw the outcome of (it crashed or lost its lease between
+// the write and the commit). Writes this run sent are known: they landed
+// and committed, or failed and are dead-lettered. (Stores may keep times to
+// the millisecond only, hence the truncation.)
+func (r *tableRun) crashedWrites(p *Pair) bool {
+	return p.Pending != nil && p.Pending.At.Before(r.now.Truncate(time.Millisecond))
 }
 
 // recoverPending returns the merge bases of a pair. When writes were in

@@ -134,7 +134,9 @@ func (r *tableRun) processSFPage(ctx context.Context, o *pageOut, recs []stackfl
 			r.fail(ctx, o, id, err)
 			continue
 		}
-		if p != nil && sf.proj.Hash() == canonHash(p.SnapSF) && !p.BackrefPending && mode != pageRetry {
+		if p != nil && !r.crashedWrites(p) && sf.proj.Hash() == canonHash(p.SnapSF) && !p.BackrefPending && mode != pageRetry {
+			// (A pair with writes in flight at a crash goes the full way:
+			// see processSNPage.)
 			p.VerSF, p.UpdatedSF, p.Pending = m.ver, m.updated, nil
 			o.pairs[p.SNID] = p
 			o.src.Echoes++

@@ -287,9 +287,13 @@ func (r *tableRun) processSNPage(ctx context.Context, o *pageOut, recs []service
 			r.fail(ctx, o, id, err)
 			continue
 		}
-		if p != nil && sn.proj.Hash() == snHash(p) && mode != pageRetry {
+		if p != nil && !r.crashedWrites(p) && sn.proj.Hash() == snHash(p) && mode != pageRetry {
 			// An echo of our own write, or a change to fields we do not map.
-			// A pending write that did not land is forgotten.
+			// A pair with writes in flight at a crash never takes this
+			// shortcut: whether they landed is known only by reading the
+			// other side (recoverPending), and a write that landed and was
+			// then undone here looks exactly like one that never landed.
+			// (A write this run tried and saw fail did not land.)
 			p.VerSN, p.UpdatedSN, p.Pending = m.ver, m.updated, nil
 			o.pairs[id] = p
 			o.src.Echoes++
