@@ -281,3 +281,40 @@ func TestUndoAfterACrashedWriteIsNotLost(t *testing.T) {
 	rep := e.sync("incident")
 	assert.Zero(t, writes(rep), rep.String())
 }
+
+// Reliability bug 6: the create landed, the process died before the pair
+// was stored, then the ServiceNow record was deleted. The copy follows its
+// source instead of staying live with a permanent dead letter.
+func TestOrphanedCopyFollowsItsDeletedSource(t *testing.T) {
+	e := newEnv(t, nil)
+	inc, err := e.sn.Insert("incident", map[string]string{"short_description": "short-lived"})
+	require.NoError(t, err)
+	id := inc["sys_id"]
+	wrote := false
+	syncer.SetCrashHook(e.s, func(p string) error {
+		if p == "after-write" {
+			wrote = true
+		}
+		if p == "before-commit" && wrote {
+			return syncer.ErrCrash
+		}
+		return nil
+	})
+	e.tick()
+	_, err = e.s.SyncOnce(context.Background(), "incident")
+	require.ErrorIs(t, err, syncer.ErrCrash)
+	require.False(t, e.sfByExt("incidents", id).Deleted(), "the copy exists, its pair does not")
+	e.restart()
+
+	require.NoError(t, e.sn.Delete("incident", id))
+	rep := e.sync("incident")
+	assert.True(t, e.sfByExt("incidents", id).Deleted(), "the copy followed its source: %s", rep)
+	dlq, err := e.s.DLQ(context.Background(), "incident")
+	require.NoError(t, err)
+	assert.Empty(t, dlq)
+	assert.Empty(t, e.sn.Records("incident"), "nothing was created back in ServiceNow")
+	for range 2 {
+		rep = e.sync("incident")
+		assert.Zero(t, writes(rep), rep.String())
+	}
+}

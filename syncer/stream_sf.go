@@ -265,6 +265,18 @@ func (r *tableRun) syncChangedToSN(ctx context.Context, o *pageOut, it sfItem, c
 // ServiceNow twin (imported earlier, or its pair was lost).
 func (r *tableRun) linkByExternalID(ctx context.Context, o *pageOut, it sfItem, rec servicenow.Record) error {
 	if rec == nil {
+		if it.sf.meta.source == "servicenow" {
+			// A copy the sync made whose pair was never stored (a crash
+			// between the create and the commit): it follows its source
+			// when there is evidence the source was deleted.
+			gone, _, err := r.deleteEvidence([]string{it.sf.meta.externalID})
+			if err != nil {
+				return err
+			}
+			if len(gone) == 1 {
+				return r.orphanFollowsSource(ctx, o, it)
+			}
+		}
 		return classified{fmt.Errorf("StackFlow record %s names ServiceNow %s %s, which does not exist or is hidden", it.sf.meta.id, r.table(), it.sf.meta.externalID), classPermanent}
 	}
 	var taken *Pair
@@ -293,6 +305,25 @@ func (r *tableRun) linkByExternalID(ctx context.Context, o *pageOut, it sfItem, 
 	o.pairs[p.SNID] = p
 	o.src.Linked++
 	o.event(r.table(), it.sf.meta.id, p.SNID, OutcomeLinked, nil)
+	return nil
+}
+
+// orphanFollowsSource handles a StackFlow copy of a ServiceNow record that
+// was deleted before the sync stored the pair: the pair is stored as a
+// tombstone (nothing resurrects it) and, where deletes propagate, the copy
+// is soft-deleted like any paired record whose source went away.
+func (r *tableRun) orphanFollowsSource(ctx context.Context, o *pageOut, it sfItem) error {
+	p := &Pair{Table: r.table(), SNID: it.sf.meta.externalID, SFID: it.sf.meta.id, Origin: "servicenow", FirstSynced: r.now}
+	setSF(p, it.sf)
+	if r.tc.PropagateDeletes == nil || *r.tc.PropagateDeletes {
+		if err := r.sfDelete(ctx, p.SFID, p.SNID); err != nil && !isNotFound(err) {
+			return err
+		}
+		o.toSF.Deleted++
+	}
+	r.tombstone(p, "servicenow")
+	o.pairs[p.SNID] = p
+	o.event(r.table(), p.SFID, p.SNID, OutcomeDeleted, nil)
 	return nil
 }
 
