@@ -83,8 +83,17 @@ func churn(ctx context.Context, cfg config) ([]row, error) {
 		return nil, err
 	}
 
+	// A cycle costs a few fixed reads whatever changed (each stream's page
+	// read, the maintenance checks): an idle cycle measures them, so the
+	// figure is the cost each changed record adds, the same at any scale.
+	e.advance(quietStep)
+	idle, err := e.syncOnce(ctx, "incident")
+	if err != nil {
+		return nil, err
+	}
+	fixed := idle.CallsServiceNow + idle.CallsStackFlow
 	calls := rep.CallsServiceNow + rep.CallsStackFlow
-	perRec := float64(calls) / float64(n)
+	perRec := float64(calls-fixed) / float64(n)
 	conflicts := rep.ToStackFlow.Conflicts + rep.ToServiceNow.Conflicts
 	againWrites := again.ToStackFlow.Writes() + again.ToServiceNow.Writes()
 	echoes := again.ToStackFlow.Echoes + again.ToServiceNow.Echoes
@@ -93,7 +102,8 @@ func churn(ctx context.Context, cfg config) ([]row, error) {
 		info("changed records (of as many synced incidents)",
 			fmt.Sprintf("%s: %s in ServiceNow, %s in StackFlow; %d of them on both sides, different fields; %d on both, same field",
 				count(n), count(plan.inSN), count(n-plan.inSN), plan.bothOther, plan.bothSame)),
-		check("API calls per changed record, one cycle", fmt.Sprintf("%.3f (%s ServiceNow + %s StackFlow calls)", perRec, thousands(rep.CallsServiceNow), thousands(rep.CallsStackFlow)),
+		check("API calls per changed record, one cycle (beyond an idle cycle's fixed reads)",
+			fmt.Sprintf("%.3f (%s ServiceNow + %s StackFlow calls, less %d of an idle cycle)", perRec, thousands(rep.CallsServiceNow), thousands(rep.CallsStackFlow), fixed),
 			fmt.Sprintf("≤ %.1f", churnCallsTarget), perRec <= churnCallsTarget),
 		info("writes: to StackFlow / to ServiceNow", fmt.Sprintf("%s / %s", count(rep.ToStackFlow.Writes()), count(rep.ToServiceNow.Writes()))),
 		check("conflicts (fields edited on both sides)", count(conflicts), fmt.Sprintf("= %d (the same-field edits)", plan.bothSame), conflicts == plan.bothSame),

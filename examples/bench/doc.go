@@ -1,5 +1,8 @@
 // Command bench measures snowsync against its performance targets and
 // prints one Markdown table: each figure next to its target, PASS or MISS.
+// It exits 0 when every figure meets its target, 3 when one misses (after
+// printing the table, and naming the misses on standard error), 1 when a
+// section cannot run and 2 for a bad command line.
 //
 //	go run ./examples/bench              # full scale, a few minutes
 //	go run ./examples/bench -quick       # 1/10 scale, for CI smoke tests
@@ -27,8 +30,9 @@
 //     and reconciliation are not due in these cycles; one delete scan is
 //     measured apart.
 //  4. Bidirectional churn: 1,000 synced incidents edited on both sides,
-//     some on both at once: API calls per changed record, conflicts, and the
-//     echoes the next cycle skips.
+//     some on both at once: API calls per changed record (less an idle
+//     cycle's fixed reads, so the figure is the same at any scale),
+//     conflicts, and the echoes the next cycle skips.
 //  5. Rate limit: a ServiceNow client limited to 10 requests/s draining a
 //     backlog: the request rate the fake saw, against the limit.
 //

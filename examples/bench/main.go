@@ -74,8 +74,17 @@ func (c config) logf(format string, args ...any) {
 	}
 }
 
-// runMain parses the command line and runs: 0 when it ran (whatever the
-// targets say), 1 when a section failed, 2 for a bad command line.
+// Exit codes of runMain.
+const (
+	exitOK     = 0 // every figure met its target
+	exitFailed = 1 // a section could not run
+	exitUsage  = 2 // a bad command line
+	exitMissed = 3 // it ran, and at least one figure missed its target
+)
+
+// runMain parses the command line and runs: exitOK when every figure met
+// its target, exitMissed when one missed (the table is still printed),
+// exitFailed when a section failed, exitUsage for a bad command line.
 func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -84,16 +93,16 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of this process to `FILE` (and of the section 2 load child to FILE.load)")
 	out := fs.String("out", "", "also write the machine line, the table and the command to `FILE` (e.g. examples/bench/RESULTS.md)")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return exitUsage
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "bench: unexpected arguments %q\n", fs.Args())
-		return 2
+		return exitUsage
 	}
 	sections, err := parseSections(*only)
 	if err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
-		return 2
+		return exitUsage
 	}
 	cfg := config{Sections: sections, CPUProfile: *cpuprofile, Progress: stderr, Command: "go run ./examples/bench"}
 	if *quick {
@@ -104,18 +113,23 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cfg.Command += " -only " + *only
 	}
 	var buf bytes.Buffer
-	if err := run(ctx, cfg, &buf); err != nil {
+	missed, err := run(ctx, cfg, &buf)
+	if err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
-		return 1
+		return exitFailed
 	}
 	_, _ = stdout.Write(buf.Bytes())
 	if *out != "" {
 		if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
 			fmt.Fprintln(stderr, "bench:", err)
-			return 1
+			return exitFailed
 		}
 	}
-	return 0
+	if len(missed) > 0 {
+		fmt.Fprintf(stderr, "bench: %d figure(s) missed their target: %s\n", len(missed), strings.Join(missed, "; "))
+		return exitMissed
+	}
+	return exitOK
 }
 
 // parseSections reads the -only list.
@@ -153,18 +167,19 @@ var sections = []section{
 }
 
 // run measures the chosen sections and writes the machine line and the
-// table to w. A section that fails stops the run: its error says which.
-func run(ctx context.Context, cfg config, w io.Writer) error {
+// table to w; it returns the rows that missed their target ("§ measure").
+// A section that fails stops the run: its error says which.
+func run(ctx context.Context, cfg config, w io.Writer) (missed []string, err error) {
 	if cfg.Exe == "" {
 		exe, err := os.Executable()
 		if err != nil {
-			return fmt.Errorf("finding this binary to re-execute for the fakes: %w", err)
+			return nil, fmt.Errorf("finding this binary to re-execute for the fakes: %w", err)
 		}
 		cfg.Exe = exe
 	}
 	stop, err := startCPUProfile(cfg.CPUProfile)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer stop()
 	m := describeMachine()
@@ -178,7 +193,7 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		t0 := time.Now()
 		got, err := s.run(ctx, cfg)
 		if err != nil {
-			return fmt.Errorf("section %d (%s): %w", s.num, s.title, err)
+			return nil, fmt.Errorf("section %d (%s): %w", s.num, s.title, err)
 		}
 		for i := range got {
 			got[i].section = s.num
@@ -187,14 +202,25 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 		cfg.logf("section %d done in %s", s.num, time.Since(t0).Round(100*time.Millisecond))
 	}
 	if ctx.Err() != nil {
-		return errors.New("interrupted")
+		return nil, errors.New("interrupted")
 	}
 	fmt.Fprintf(w, "%s; %s, %s in all.\n\n", m, cfg.scaleLabel(), time.Since(start).Round(time.Second))
 	writeTable(w, rows)
 	if cfg.Command != "" {
 		fmt.Fprintf(w, "\nCommand: `%s`\n", cfg.Command)
 	}
-	return nil
+	return missedRows(rows), nil
+}
+
+// missedRows names the rows that missed their target.
+func missedRows(rows []row) []string {
+	var out []string
+	for _, r := range rows {
+		if r.status == statusMiss {
+			out = append(out, fmt.Sprintf("§%d %s: %s (target %s)", r.section, r.measure, r.result, r.target))
+		}
+	}
+	return out
 }
 
 // startCPUProfile writes a CPU profile to path until stop is called; an

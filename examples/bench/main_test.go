@@ -87,7 +87,8 @@ func TestSmallRunPrintsEveryRowAndTheInvariantsHold(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var out strings.Builder
-	require.NoError(t, run(ctx, cfg, &out))
+	_, err := run(ctx, cfg, &out)
+	require.NoError(t, err)
 	text := out.String()
 	t.Log("\n" + text)
 
@@ -250,4 +251,24 @@ func TestFormatting(t *testing.T) {
 	assert.Equal(t, "2", strconv.FormatFloat(median([]float64{3, 1, 2}), 'f', -1, 64))
 	assert.Equal(t, "1–3", spread([]int{1, 3, 2}))
 	assert.Equal(t, "1", spread([]int{1, 1}))
+}
+
+func TestAMissedTargetExitsNonZeroAfterPrintingTheTable(t *testing.T) {
+	saved := sections
+	t.Cleanup(func() { sections = saved })
+	sections = []section{{1, "stand-in", func(context.Context, config) ([]row, error) {
+		return []row{check("fast enough", "12 rec/s", "≥ 10 rec/s", true), check("small enough", "300 MB", "< 200 MB", false)}, nil
+	}}}
+	var stdout, stderr strings.Builder
+	code := runMain(context.Background(), []string{"-only", "1"}, &stdout, &stderr)
+	assert.Equal(t, exitMissed, code)
+	assert.Contains(t, stdout.String(), "| 1 | small enough | 300 MB | < 200 MB | MISS |", "the table is printed")
+	assert.Contains(t, stderr.String(), "1 figure(s) missed their target: §1 small enough: 300 MB (target < 200 MB)")
+
+	sections = []section{{1, "stand-in", func(context.Context, config) ([]row, error) {
+		return []row{check("fast enough", "12 rec/s", "≥ 10 rec/s", true), info("context", "x")}, nil
+	}}}
+	stdout.Reset()
+	stderr.Reset()
+	assert.Equal(t, exitOK, runMain(context.Background(), []string{"-only", "1"}, &stdout, &stderr), stderr.String())
 }
